@@ -1,0 +1,488 @@
+"""The engine: one concurrent.futures-style front end over every executor, recording
+every attempt of every task.
+
+Client-side times (submitted, ready, dispatched, received) are taken here; the worker
+wrapper (tapstrace.engine.worker) takes the rest. Every submitted task ends in exactly one
+final record, plus one record per earlier failed attempt when retries are enabled; the
+engine guarantees it by construction: a task's state moves to DONE exactly once, under a
+lock, and that transition is the only place a final record is made.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import enum
+import functools
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from tapstrace.engine.dataflow import collect_call, replace_call
+from tapstrace.engine.executor import Executor
+from tapstrace.engine.future import DependencyError, TaskFuture
+from tapstrace.engine.record import Recorder, Status, TaskRecord
+from tapstrace.engine.sizes import SizeMode
+from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
+
+if TYPE_CHECKING:
+    from tapstrace.engine.worker import DataResolver
+
+
+class _State(enum.Enum):
+    WAITING = 1  # for parents
+    DISPATCHING = 2  # being handed to the executor
+    DISPATCHED = 3
+    DONE = 4
+
+
+class _Task:
+    """Client-side state of one task (not of one attempt)."""
+
+    __slots__ = (
+        "args",
+        "attempt",
+        "dispatched",
+        "executor_future",
+        "fn",
+        "future",
+        "id",
+        "kwargs",
+        "name",
+        "native",
+        "parent_futures",
+        "parents",
+        "ready",
+        "source_id",
+        "state",
+        "submitted",
+        "waiting",
+        "warmup",
+    )
+
+    def __init__(self, task_id: int, fn: Callable[..., Any], future: TaskFuture) -> None:
+        self.id = task_id
+        self.fn = fn
+        self.future = future
+        self.name = future.name
+        self.attempt = 1
+        self.state = _State.WAITING
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.parents: list[int] = []
+        self.parent_futures: list[TaskFuture] = []
+        self.submitted = 0.0
+        self.ready: float | None = None
+        self.dispatched: float | None = None
+        self.executor_future: Any = None
+        self.native = False
+        self.waiting = 0
+        self.warmup = False
+        self.source_id: str | None = None
+
+
+def _task_name(fn: Callable[..., Any]) -> str:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _value(future: TaskFuture) -> Any:
+    return future.result()
+
+
+class Engine:
+    """Submits tasks to an executor, resolves data-flow dependencies and records tasks.
+
+    Follows the ``concurrent.futures.Executor`` protocol: ``submit`` returns a
+    :class:`TaskFuture`; a TaskFuture anywhere in a task's arguments (also nested in
+    lists, tuples, dicts and sets) makes the task wait for it and receive its value.
+
+    Args:
+        executor: the executor to run tasks on (see ``tapstrace.engine.executor``).
+        filter: decides which arguments and results move out of band (tapstrace.data).
+        transformer: moves them (tapstrace.data); ignored without a filter-less default.
+        recorder: receives one TaskRecord per attempt (a TraceWriter, a MemoryRecorder).
+        retries: how many times the engine resubmits a failed task (executor-side
+            retries, where an executor does them, show as extra attempts too).
+        size_mode: how input/output bytes are measured: ``fast``, ``pickle`` or ``off``.
+        run_id: identifier written into every record; a random one by default.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        filter: Any = None,
+        transformer: Any = None,
+        recorder: Recorder | None = None,
+        *,
+        retries: int = 0,
+        size_mode: SizeMode = "fast",
+        run_id: str | None = None,
+    ) -> None:
+        self.executor = executor
+        self.recorder = recorder
+        self.retries = retries
+        self.size_mode: SizeMode = size_mode
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.data: DataResolver | None = None
+        if transformer is not None:
+            from tapstrace.data.manager import DataManager
+
+            self.data = DataManager(filter, transformer)
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._active: dict[int, _Task] = {}
+        self._warmup = False
+        self._closed = False
+        self._worker_id = executor.worker_id_function()
+        self._listeners: list[Callable[[TaskRecord], None]] = []
+        self.submitted = 0
+        self.finished = 0
+
+    # -- the concurrent.futures protocol ------------------------------------------------
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
+        """Schedule ``fn(*args, **kwargs)`` once every TaskFuture in its arguments is done."""
+        if self._closed:
+            raise RuntimeError("cannot submit tasks after the engine was shut down")
+        submitted = time.time()
+        task_id = next(self._ids)
+        future = TaskFuture(self, task_id, _task_name(fn))
+        task = _Task(task_id, fn, future)
+        task.submitted = submitted
+        task.warmup = self._warmup
+        task.args = args
+        task.kwargs = kwargs
+        parents: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
+        with self._lock:
+            self._active[task_id] = task
+            self.submitted += 1
+        if not parents:
+            task.ready = submitted
+            self._dispatch(task)
+            return future
+        unique = list({id(p): p for p in parents}.values())
+        task.parents = [p.task_id for p in unique]
+        task.parent_futures = unique
+        if self._can_go_native(task, unique):
+            task.native = True
+            task.args, task.kwargs = replace_call(args, kwargs, TaskFuture, self._native_argument)
+            self._dispatch(task)
+            return future
+        task.waiting = len(unique)
+        for parent in unique:
+            parent.add_done_callback(functools.partial(self._parent_done, task))
+        return future
+
+    def map(
+        self,
+        fn: Callable[..., Any],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int = 1,
+    ) -> Iterator[Any]:
+        """Like ``concurrent.futures.Executor.map``: results in order, tasks all submitted now."""
+        futures = [self.submit(fn, *args) for args in zip(*iterables, strict=False)]
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def results() -> Iterator[Any]:
+            try:
+                for future in futures:
+                    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                    yield future.result(left)
+            finally:
+                for future in futures:
+                    future.cancel()
+
+        return results()
+
+    @staticmethod
+    def as_completed(
+        futures: Iterable[concurrent.futures.Future[Any]], timeout: float | None = None
+    ) -> Iterator[concurrent.futures.Future[Any]]:
+        """``concurrent.futures.as_completed`` (TaskFutures are real Futures)."""
+        return concurrent.futures.as_completed(futures, timeout)
+
+    @staticmethod
+    def wait(
+        futures: Iterable[concurrent.futures.Future[Any]],
+        timeout: float | None = None,
+        return_when: str = concurrent.futures.ALL_COMPLETED,
+    ) -> concurrent.futures._base.DoneAndNotDoneFutures[Any]:
+        """``concurrent.futures.wait``."""
+        return concurrent.futures.wait(futures, timeout, return_when)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop accepting tasks, optionally cancel pending ones, and shut the executor down.
+
+        With ``wait``, returns when every task has its final record; tasks the executor
+        dropped on shutdown are recorded as cancelled.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            active = list(self._active.values())
+        if cancel_futures:
+            for task in active:
+                task.future.cancel()
+        if wait:
+            concurrent.futures.wait([t.future for t in active])
+        self.executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if wait:
+            with self._lock:
+                left = list(self._active.values())
+            for task in left:
+                self._finish(
+                    task,
+                    Status.CANCELLED,
+                    error=("EngineShutdown", "the executor shut down before the task finished"),
+                )
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
+    # -- extras -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def warmup(self) -> Iterator[None]:
+        """Flag the tasks submitted inside this block as warm-up tasks in their records."""
+        previous, self._warmup = self._warmup, True
+        try:
+            yield
+        finally:
+            self._warmup = previous
+
+    def add_listener(self, listener: Callable[[TaskRecord], None]) -> None:
+        """Call ``listener(record)`` for every record (progress bars, live views)."""
+        self._listeners.append(listener)
+
+    @property
+    def active(self) -> int:
+        """Tasks submitted and not yet finished."""
+        return len(self._active)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _can_go_native(self, task: _Task, parents: list[TaskFuture]) -> bool:
+        """Whether the executor can take this task's parents as native futures."""
+        ex = self.executor
+        # Engine-side retries would leave children holding a failed attempt's future.
+        if not ex.native_dependencies or self.retries:
+            return False
+        if not ex.native_nested:
+            top = {id(a) for a in task.args} | {id(v) for v in task.kwargs.values()}
+            if any(id(p) not in top for p in parents):
+                return False
+        for parent in parents:
+            if parent.engine is not self:
+                return False
+            if parent.done():
+                if parent.cancelled() or parent.exception() is not None:
+                    return False  # the waiting path records the dependency failure
+                continue
+            active = self._active.get(parent.task_id)
+            # A parent still waiting for its own parents has no executor future yet.
+            if active is None or active.executor_future is None:
+                return False
+        return True
+
+    def _native_argument(self, future: TaskFuture) -> Any:
+        active = self._active.get(future.task_id)
+        if active is None or future.done():
+            return future.result()
+        return self.executor.native_argument(active.executor_future)
+
+    def _parent_done(self, task: _Task, parent: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            if task.state is not _State.WAITING:
+                return
+            failed = parent.cancelled() or parent.exception() is not None
+            if not failed:
+                task.waiting -= 1
+                if task.waiting:
+                    return
+            task.state = _State.DISPATCHING
+        if failed:
+            assert isinstance(parent, TaskFuture)
+            reason = "was cancelled" if parent.cancelled() else "failed"
+            error = DependencyError(task.id, parent.task_id, reason)
+            self._finish(
+                task,
+                Status.DEPENDENCY_FAILED,
+                error=("DependencyError", str(error)),
+                exception=error,
+            )
+            return
+        task.ready = time.time()
+        task.args, task.kwargs = replace_call(task.args, task.kwargs, TaskFuture, _value)
+        self._dispatch(task)
+
+    def _dispatch(self, task: _Task) -> None:
+        task.state = _State.DISPATCHING
+        wrapper = TaskWrapper(
+            task.fn, task.id, self.size_mode, self._worker_id, task.native, self.data
+        )
+        task.dispatched = time.time()
+        try:
+            future = self.executor.submit(wrapper, *task.args, **task.kwargs)
+        except Exception as exc:
+            self._attempt_failed(task, exc, None)
+            return
+        task.executor_future = future
+        if not self.retries:
+            task.args, task.kwargs = (), {}  # release payloads as soon as they are handed over
+        with self._lock:
+            if task.state is _State.DISPATCHING:
+                task.state = _State.DISPATCHED
+        future.add_done_callback(functools.partial(self._executor_done, task))
+
+    def _executor_done(self, task: _Task, future: Any) -> None:
+        try:
+            self._collect(task, future)
+        except BaseException as exc:  # never leave a future unresolved
+            self._finish(
+                task,
+                Status.FAILED,
+                time.time(),
+                error=("EngineError", f"{type(exc).__qualname__}: {exc}"),
+                exception=exc,
+            )
+            raise
+
+    def _collect(self, task: _Task, future: Any) -> None:
+        received = time.time()
+        if future.cancelled():
+            self._finish(
+                task,
+                Status.CANCELLED,
+                received=received,
+                error=("CancelledError", "cancelled by the executor or the user"),
+            )
+            return
+        exc = future.exception()
+        if exc is None:
+            result = future.result()
+            if isinstance(result, TaskResult):
+                self._finish(task, Status.OK, received, result.report, value=result.value)
+            else:  # an executor that bypassed the wrapper: still one record
+                self._finish(task, Status.OK, received, None, value=result)
+            return
+        if isinstance(exc, TaskFailed) and exc.task_id != task.id:
+            # Native dependencies: the executor propagated a parent's failure.
+            error = DependencyError(task.id, exc.task_id, "failed")
+            self._finish(
+                task,
+                Status.DEPENDENCY_FAILED,
+                received,
+                error=("DependencyError", str(error)),
+                exception=error,
+            )
+            return
+        self._attempt_failed(task, exc, received)
+
+    def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
+        if isinstance(exc, TaskFailed):
+            report: WorkerReport | None = exc.report
+            error = (exc.error_type, exc.message)
+            user_exc: BaseException = exc.cause if exc.cause is not None else exc
+        else:
+            report, error, user_exc = None, (type(exc).__qualname__, str(exc)), exc
+        retry = task.attempt <= self.retries and not self._closed
+        self._finish(task, Status.FAILED, received, report, error=error, exception=user_exc,
+                     final=not retry)  # fmt: skip
+        if retry:
+            task.attempt += 1
+            self._dispatch(task)
+
+    def _finish(
+        self,
+        task: _Task,
+        status: Status,
+        received: float | None = None,
+        report: WorkerReport | None = None,
+        *,
+        error: tuple[str, str] | None = None,
+        value: Any = None,
+        exception: BaseException | None = None,
+        final: bool = True,
+    ) -> None:
+        if final:
+            with self._lock:
+                if task.state is _State.DONE:
+                    return
+                task.state = _State.DONE
+                del self._active[task.id]
+                self.finished += 1
+        ready = task.ready
+        if ready is None and task.native and status is not Status.DEPENDENCY_FAILED:
+            ready = max((p.received or task.submitted for p in task.parent_futures),
+                        default=task.submitted)  # fmt: skip
+        record = TaskRecord(
+            run_id=self.run_id,
+            task_id=task.id,
+            name=task.name,
+            parents=task.parents,
+            attempt=task.attempt,
+            status=status,
+            submitted=task.submitted,
+            error_type=error[0] if error else None,
+            error_message=error[1] if error else None,
+            ready=ready,
+            dispatched=task.dispatched,
+            received=received,
+            warmup=task.warmup,
+            source_id=task.source_id,
+        )
+        if report is not None:
+            record.started = report.started
+            record.ended = report.ended
+            record.worker_host = report.host
+            record.worker_pid = report.pid
+            record.worker_id = report.worker_id
+            record.input_bytes = report.input_bytes
+            record.output_bytes = report.output_bytes
+            record.resolve_seconds = report.resolve_seconds
+            record.transform_seconds = report.transform_seconds
+            record.oob_bytes = report.oob_bytes
+        if self.recorder is not None:
+            self.recorder.record(record)
+        for listener in self._listeners:
+            listener(record)
+        if not final:
+            return
+        future = task.future
+        future.received = received
+        task.parent_futures = []
+        task.args, task.kwargs = (), {}
+        if status is Status.OK:
+            future.set_result(value)
+        elif status is Status.CANCELLED:
+            future.mark_cancelled()
+        else:
+            future.set_exception(exception or RuntimeError(error[1] if error else status.value))
+
+    def _cancel(self, future: TaskFuture) -> bool:
+        task = self._active.get(future.task_id)
+        if task is None:
+            return future.cancelled()
+        with self._lock:
+            waiting = task.state is _State.WAITING
+            if waiting:
+                task.state = _State.DISPATCHING  # no parent callback may dispatch it now
+        if waiting:
+            self._finish(
+                task, Status.CANCELLED, error=("CancelledError", "cancelled before dispatch")
+            )
+            return True
+        executor_future = task.executor_future
+        if executor_future is None:
+            return False
+        return bool(executor_future.cancel())

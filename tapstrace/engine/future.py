@@ -1,0 +1,61 @@
+"""TaskFuture, the future the engine returns, and DependencyError."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tapstrace.engine.engine import Engine
+
+
+class DependencyError(Exception):
+    """A task did not run because one of its parents failed or was cancelled."""
+
+    def __init__(self, task_id: int, parent_id: int, reason: str) -> None:
+        super().__init__(f"task {task_id} did not run: its parent task {parent_id} {reason}")
+        self.task_id = task_id
+        self.parent_id = parent_id
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        reason = str(self).rsplit(f"task {self.parent_id} ", 1)[-1]
+        return (DependencyError, (self.task_id, self.parent_id, reason))
+
+
+class TaskFuture(concurrent.futures.Future[Any]):
+    """A ``concurrent.futures.Future`` that knows its task.
+
+    Pass it as an argument (at any depth in lists, tuples, dicts and sets) to another
+    ``Engine.submit`` call to make a data-flow dependency.
+    """
+
+    def __init__(self, engine: Engine, task_id: int, name: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.task_id = task_id
+        self.name = name
+        #: Wall-clock time the client received the final result (None until then).
+        self.received: float | None = None
+
+    def cancel(self) -> bool:
+        """Cancel the task if it has not started; its children then fail."""
+        return self.engine._cancel(self)
+
+    def mark_cancelled(self) -> None:
+        """Engine-internal: move to the cancelled state and wake waiters.
+
+        ``Future.cancel`` alone leaves the state at CANCELLED, which ``wait`` and
+        ``as_completed`` do not count as done until an executor "notifies" it; nothing
+        runs a TaskFuture itself, so the engine notifies here.
+        """
+        concurrent.futures.Future.cancel(self)
+        self.set_running_or_notify_cancel()
+
+    def __repr__(self) -> str:
+        return f"<TaskFuture task_id={self.task_id} name={self.name!r} state={self._state}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"TaskFuture {self.task_id} cannot be pickled: pass it to Engine.submit, "
+            "which turns it into a dependency"
+        )

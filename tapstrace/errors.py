@@ -1,0 +1,22 @@
+"""Errors that the CLI reports as one line (no traceback) with exit code 2."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A problem with the user's input: a flag, a config file, a trace path.
+
+    The message must name the offending file or option and say what is wrong.
+    """
+
+
+class ConfigError(UserError):
+    """An invalid configuration value, file or flag."""
+
+
+class UnknownPluginError(UserError):
+    """A plugin name (app, executor, filter, transformer) that is not registered."""
+
+
+class TraceError(UserError):
+    """A trace file that cannot be read."""

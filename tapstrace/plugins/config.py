@@ -1,0 +1,79 @@
+"""Base classes of plugin configs: a plugin is a pydantic model that builds the real thing.
+
+Each field becomes a CLI flag (``--app.matrix-size``) and a TOML key (``matrix_size``) with
+its type, default and description, so a plugin's config class is its whole interface.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from tapstrace.engine.engine import Engine
+    from tapstrace.engine.executor import Executor
+
+
+class PluginConfig(BaseModel, ABC):
+    """Common base: a unique ``name`` (class variable) and validated fields."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    #: Registry name, as typed on the command line.
+    name: ClassVar[str]
+    #: Which registry the plugin belongs to (set by each base class).
+    kind: ClassVar[str]
+
+
+class App(ABC):
+    """A runnable application: submits its tasks through the engine."""
+
+    @abstractmethod
+    def run(self, engine: Engine, run_dir: Path) -> None:
+        """Run to completion; write outputs under ``run_dir``."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release resources held between runs (files, models)."""
+
+
+class AppConfig(PluginConfig):
+    """Config of an app (``tapstrace run NAME``)."""
+
+    kind: ClassVar[str] = "app"
+
+    @abstractmethod
+    def build(self) -> App:
+        """The app, ready to run."""
+
+
+class ExecutorConfig(PluginConfig):
+    """Config of an executor (``--executor NAME``)."""
+
+    kind: ClassVar[str] = "executor"
+
+    @abstractmethod
+    def build(self) -> Executor:
+        """A started executor; ``Executor.shutdown`` releases it."""
+
+
+class FilterConfig(PluginConfig):
+    """Config of a data filter (``--filter NAME``): which objects move out of band."""
+
+    kind: ClassVar[str] = "filter"
+
+    @abstractmethod
+    def build(self) -> Any:
+        """A callable ``filter(obj) -> bool``."""
+
+
+class TransformerConfig(PluginConfig):
+    """Config of a data transformer (``--transformer NAME``): how objects move out of band."""
+
+    kind: ClassVar[str] = "transformer"
+
+    @abstractmethod
+    def build(self) -> Any:
+        """An object with ``transform(obj) -> ref``, ``resolve(ref)`` and ``close()``."""

@@ -1,0 +1,154 @@
+"""Execute a RunSpec: the Python API behind ``tapstrace run``.
+
+Whatever happens inside the app (an exception, Ctrl-C), the engine is shut down, every
+submitted task gets its record, and the trace is finalised with what completed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tapstrace.config.spec import RunSpec
+from tapstrace.engine.engine import Engine
+from tapstrace.engine.record import TaskRecord
+from tapstrace.trace.metadata import environment, trace_metadata
+from tapstrace.trace.writer import TraceWriter
+
+log = logging.getLogger(__name__)
+
+Monitor = Callable[[Engine], AbstractContextManager[Any]]
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    run_id: str
+    run_dir: Path
+    trace: Path | None
+    seconds: float
+    records: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def failed(self) -> int:
+        """Final records that did not end ok."""
+        return sum(n for status, n in self.records.items() if status != "ok")
+
+
+def _stamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _unique(path: Path) -> Path:
+    candidate, n = path, 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".tmp").exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def _plugin_facts(config: Any) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    return {"name": type(config).name, "params": config.model_dump(mode="json")}
+
+
+def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
+    """Run the app of ``spec`` on its executor; write the run directory and the trace."""
+    app_name, executor_name = type(spec.app).name, type(spec.executor).name
+    stamp = _stamp()
+    run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.toml").write_text(spec.to_toml())
+    handler = logging.FileHandler(run_dir / "log.txt")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous_level = root.level
+    root.setLevel(min(previous_level or logging.INFO, logging.INFO))
+    run_id = uuid.uuid4().hex[:12]
+    trace_path: Path | None = None
+    if spec.run.record:
+        trace_path = spec.run.trace or _unique(
+            spec.run.traces_dir / f"{app_name}-{executor_name}-{stamp}.arrow"
+        )
+    records: Counter[str] = Counter()
+    writer: TraceWriter | None = None
+    started = time.time()
+    log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
+    try:
+        executor = spec.executor.build()
+        try:
+            if trace_path is not None:
+                facts = {
+                    "run_id": run_id,
+                    "app": _plugin_facts(spec.app),
+                    "executor": {**(_plugin_facts(spec.executor) or {}), **executor.describe()},
+                    "workers": executor.workers(),
+                    "engine": spec.engine.model_dump(mode="json"),
+                    "filter": _plugin_facts(spec.filter),
+                    "transformer": _plugin_facts(spec.transformer),
+                    "run_dir": str(run_dir),
+                    "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+                    **environment(),
+                }
+                writer = TraceWriter(
+                    trace_path,
+                    trace_metadata(facts, spec.to_toml()),
+                    flush_interval=spec.engine.flush_interval,
+                )
+            engine = Engine(
+                executor,
+                filter=spec.filter.build() if spec.filter else None,
+                transformer=spec.transformer.build() if spec.transformer else None,
+                recorder=writer,
+                retries=spec.engine.retries,
+                size_mode=spec.engine.size_mode,
+                run_id=run_id,
+            )
+        except BaseException:
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
+
+        def count(record: TaskRecord) -> None:
+            records[record.status.value] += 1
+
+        engine.add_listener(count)
+        app = spec.app.build()
+        finished = False
+        try:
+            with monitor(engine) if monitor else contextlib.nullcontext():
+                try:
+                    app.run(engine, run_dir)
+                    finished = True
+                finally:
+                    engine.shutdown(wait=True, cancel_futures=not finished)
+        finally:
+            app.close()
+            if not finished:
+                log.error("run %s stopped early; completed tasks are kept", run_id)
+    finally:
+        ended = time.time()
+        if writer is not None:
+            writer.close(
+                {
+                    "ended_at": datetime.fromtimestamp(ended, UTC).isoformat(),
+                    "seconds": ended - started,
+                    "records_by_status": dict(records),
+                }
+            )
+        log.info("run %s: %s records in %.3f s", run_id, dict(records), ended - started)
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+    return RunResult(run_id, run_dir, trace_path, ended - started, records)

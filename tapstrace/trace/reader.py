@@ -1,0 +1,134 @@
+"""Reading traces: complete IPC files and partial IPC streams left by a crashed run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from tapstrace.errors import TraceError
+from tapstrace.trace.schema import KEY_CONFIG, KEY_RUN, KEY_SCHEMA_VERSION, KEY_SUMMARY
+
+log = logging.getLogger(__name__)
+
+_FILE_MAGIC = b"ARROW1"
+
+
+class PartialTraceWarning(UserWarning):
+    """The trace was never finalised (the run crashed or is still going)."""
+
+
+@dataclass
+class Trace:
+    """One run: its task records and what is known about the run.
+
+    Attributes:
+        tasks: one row per task attempt (columns: docs/trace-format.md).
+        metadata: run facts (app, executor, parameters, host, packages, start time).
+        config: the full run config, as loaded from its TOML text.
+        summary: facts written when the trace was finalised (empty when partial).
+        partial: True when the run never finalised the trace; completed tasks are all
+            there up to the last flush, later ones are missing.
+        path: where the trace was read from.
+    """
+
+    tasks: pl.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    partial: bool = False
+    schema_version: str | None = None
+    path: Path | None = None
+
+    @property
+    def app(self) -> str | None:
+        """Name of the app that produced the trace."""
+        return self.metadata.get("app", {}).get("name")
+
+    @property
+    def executor(self) -> str | None:
+        """Name of the executor the trace was recorded on."""
+        return self.metadata.get("executor", {}).get("name")
+
+    def describe(self) -> dict[str, Any]:
+        """A short summary: tasks by status, makespan, time span (see tapstrace show)."""
+        from tapstrace.trace.summary import describe
+
+        return describe(self)
+
+
+def _read_stream(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], bool]:
+    """All complete batches of an IPC stream; True when the stream ended cleanly."""
+    batches: list[pa.RecordBatch] = []
+    with open(path, "rb") as f:
+        try:
+            reader = pa.ipc.open_stream(f)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise TraceError(f"{path}: not an Arrow trace ({exc})") from None
+        schema = reader.schema
+        while True:
+            try:
+                batches.append(reader.read_next_batch())
+            except StopIteration:
+                return schema, batches, True
+            except (pa.ArrowInvalid, OSError) as exc:  # truncated by a crash mid-write
+                log.debug("%s: stream ends in a truncated batch: %s", path, exc)
+                return schema, batches, False
+
+
+def read_trace(path: str | os.PathLike[str], *, warn: bool = True) -> Trace:
+    """Read a tapstrace trace (``.arrow``), complete or partial.
+
+    A partial trace (the run was killed before finalising it) is read up to its last
+    complete batch, with a PartialTraceWarning unless ``warn`` is False.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise TraceError(f"{p}: no such file")
+    if p.is_dir():
+        raise TraceError(f"{p}: is a directory, not a trace file")
+    with open(p, "rb") as f:
+        head = f.read(len(_FILE_MAGIC))
+    if not head:
+        raise TraceError(f"{p}: empty file, not a trace")
+    if head == _FILE_MAGIC:
+        try:
+            table = pa.ipc.open_file(p).read_all()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise TraceError(f"{p}: damaged Arrow file ({exc})") from None
+        schema, partial = table.schema, False
+    else:
+        schema, batches, _ = _read_stream(p)
+        table = pa.Table.from_batches(batches, schema=schema)
+        partial = True
+    raw = schema.metadata or {}
+    try:
+        metadata = json.loads(raw[KEY_RUN]) if KEY_RUN in raw else {}
+        config = tomllib.loads(raw[KEY_CONFIG].decode()) if KEY_CONFIG in raw else {}
+        summary = json.loads(raw[KEY_SUMMARY]) if KEY_SUMMARY in raw else {}
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise TraceError(f"{p}: unreadable run metadata ({exc})") from None
+    if partial and warn:
+        warnings.warn(
+            f"{p}: partial trace (the run did not finish it); {table.num_rows} records read",
+            PartialTraceWarning,
+            stacklevel=2,
+        )
+    version = raw.get(KEY_SCHEMA_VERSION)
+    return Trace(
+        tasks=pl.from_arrow(table),  # type: ignore[arg-type]
+        metadata=metadata,
+        config=config,
+        summary=summary,
+        partial=partial,
+        schema_version=version.decode() if version else None,
+        path=p,
+    )

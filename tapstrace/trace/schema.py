@@ -1,0 +1,62 @@
+"""The Arrow schema of a trace: one row per task attempt (docs/trace-format.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from tapstrace.engine.record import TaskRecord
+
+TIME = pa.timestamp("us", tz="UTC")
+
+#: Metadata keys in the Arrow schema (values are UTF-8 text).
+KEY_SCHEMA_VERSION = b"tapstrace.schema_version"
+KEY_VERSION = b"tapstrace.version"
+KEY_RUN = b"tapstrace.run"  # JSON: app, executor, engine, host, packages, start time...
+KEY_CONFIG = b"tapstrace.config"  # TOML: the full run config, reproduces the run
+KEY_SUMMARY = b"tapstrace.summary"  # JSON, written when the trace is finalised
+
+TIME_COLUMNS = ("submitted", "ready", "dispatched", "started", "ended", "received")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("task_id", pa.int64(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("parents", pa.list_(pa.int64()), nullable=False),
+        pa.field("attempt", pa.int32(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error_type", pa.string()),
+        pa.field("error_message", pa.string()),
+        *(pa.field(name, TIME) for name in TIME_COLUMNS),
+        pa.field("worker_host", pa.string()),
+        pa.field("worker_pid", pa.int64()),
+        pa.field("worker_id", pa.string()),
+        pa.field("input_bytes", pa.int64()),
+        pa.field("output_bytes", pa.int64()),
+        pa.field("oob_bytes", pa.int64()),
+        pa.field("transform_seconds", pa.float64()),
+        pa.field("resolve_seconds", pa.float64()),
+        pa.field("warmup", pa.bool_(), nullable=False),
+        pa.field("source_id", pa.string()),
+    ]
+)
+
+_PLAIN = [f.name for f in SCHEMA if f.name not in TIME_COLUMNS]
+
+
+def _micros(values: list[float | None]) -> pa.Array:
+    return pa.array([None if v is None else round(v * 1_000_000) for v in values], pa.int64()).cast(
+        TIME
+    )
+
+
+def records_to_batch(records: Sequence[TaskRecord]) -> pa.RecordBatch:
+    """Columnar form of a list of records, in the trace schema."""
+    columns: dict[str, pa.Array] = {}
+    for name in _PLAIN:
+        columns[name] = pa.array([getattr(r, name) for r in records], SCHEMA.field(name).type)
+    for name in TIME_COLUMNS:
+        columns[name] = _micros([getattr(r, name) for r in records])
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)

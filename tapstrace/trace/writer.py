@@ -1,0 +1,127 @@
+"""Writing a trace while the run goes on.
+
+Records are appended as zstd-compressed record batches to an Arrow IPC *stream* at the
+trace's final path, flushed at least every ``flush_interval`` seconds, so a process
+killed mid-run leaves a readable partial trace. ``close`` rewrites the stream as an Arrow
+IPC *file* (random access, readable by any Arrow tool) through an atomic rename: at every
+instant the path holds either the partial stream or the complete file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from tapstrace.engine.record import TaskRecord
+from tapstrace.errors import TraceError
+from tapstrace.trace.schema import KEY_SUMMARY, SCHEMA, records_to_batch
+
+_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+
+
+class TraceWriter:
+    """A thread-safe Recorder that streams records into an Arrow trace file.
+
+    Args:
+        path: the trace file (``.arrow``); its folder is created.
+        metadata: schema key/value metadata (see tapstrace.trace.metadata).
+        flush_interval: longest time a finished record waits in memory, in seconds.
+        max_buffer: records held before a flush is forced early.
+        overwrite: replace an existing file instead of refusing.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        metadata: Mapping[bytes, bytes] | None = None,
+        *,
+        flush_interval: float = 1.0,
+        max_buffer: int = 50_000,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise TraceError(f"{self.path}: exists already; choose another --trace path")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = SCHEMA.with_metadata(dict(metadata or {}))
+        self.flush_interval = flush_interval
+        self.max_buffer = max_buffer
+        self.rows = 0
+        self._sink = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+        self._stream = pa.ipc.new_stream(self._sink, self.schema, options=_OPTIONS)
+        self._buffer: list[TaskRecord] = []
+        self._lock = threading.Lock()
+        self._io_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="tapstrace-trace", daemon=True)
+        self._thread.start()
+
+    def record(self, record: TaskRecord) -> None:
+        """Queue one record; it reaches the file within ``flush_interval`` seconds."""
+        with self._lock:
+            self._buffer.append(record)
+            full = len(self._buffer) >= self.max_buffer
+        if full:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Write the queued records to the file now."""
+        with self._lock:
+            records, self._buffer = self._buffer, []
+        if not records:
+            return
+        batch = records_to_batch(records)
+        with self._io_lock:
+            if self._closed:
+                raise TraceError(f"{self.path}: records arrived after the trace was closed")
+            self._stream.write_batch(batch)
+            self._sink.flush()
+            self.rows += batch.num_rows
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            if self._closed:
+                return
+            self.flush()
+
+    def close(self, summary: Mapping[str, Any] | None = None) -> Path:
+        """Flush, then turn the stream into the final IPC file with ``summary`` metadata."""
+        if self._closed:
+            return self.path
+        self.flush()
+        with self._io_lock:
+            self._closed = True
+            self._stream.close()
+            self._sink.close()
+        self._wake.set()
+        self._thread.join()
+        with pa.ipc.open_stream(self.path) as reader:
+            table = reader.read_all()
+        table = table.sort_by([("task_id", "ascending"), ("attempt", "ascending")])
+        metadata = dict(self.schema.metadata or {})
+        metadata[KEY_SUMMARY] = json.dumps(
+            {"complete": True, "rows": table.num_rows, **(summary or {})}
+        ).encode()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with (
+            pa.OSFile(str(tmp), "wb") as sink,
+            pa.ipc.new_file(sink, self.schema.with_metadata(metadata), options=_OPTIONS) as writer,
+        ):
+            writer.write_table(table, max_chunksize=65_536)
+        os.replace(tmp, self.path)
+        return self.path
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,185 @@
+"""Engine semantics, data-flow dependencies and record completeness on real pools."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections import Counter
+
+import pytest
+
+from tapstrace.engine import DependencyError, Engine, MemoryRecorder, Status, TaskFuture
+from tests.conftest import build_executor
+from tests.tasks import Flaky, add, die, fail, identity, sleep, total
+
+
+def final(recorder: MemoryRecorder) -> dict[int, object]:
+    """Last record per task id."""
+    return {r.task_id: r for r in recorder.records}
+
+
+def test_submit_map_wait_as_completed(engine: Engine, recorder: MemoryRecorder) -> None:
+    f = engine.submit(add, 1, 2)
+    assert isinstance(f, TaskFuture) and isinstance(f, concurrent.futures.Future)
+    assert f.result(timeout=60) == 3
+    assert list(engine.map(add, [1, 2, 3], [10, 20, 30])) == [11, 22, 33]
+    futures = [engine.submit(identity, i) for i in range(5)]
+    done, not_done = engine.wait(futures, timeout=60)
+    assert len(done) == 5 and not not_done
+    assert sorted(x.result() for x in engine.as_completed(futures)) == list(range(5))
+    assert len({f.task_id for f in futures}) == 5
+    engine.shutdown()
+    assert len(recorder.records) == 1 + 3 + 5
+    record = final(recorder)[f.task_id]
+    assert record.status is Status.OK and record.name == "add"
+    assert record.submitted <= record.ready <= record.dispatched <= record.started
+    assert record.started <= record.ended <= record.received
+    assert record.worker_host and record.worker_pid and record.worker_id
+    assert record.input_bytes == 16 and record.output_bytes == 8
+
+
+def test_context_manager_shuts_down_and_refuses_new_tasks(executor_name: str) -> None:
+    recorder = MemoryRecorder()
+    with Engine(build_executor(executor_name, **_small(executor_name)), recorder=recorder) as e:
+        futures = [e.submit(sleep, 0.05) for _ in range(4)]
+    assert all(f.done() for f in futures)
+    assert len(recorder.records) == 4
+    with pytest.raises(RuntimeError, match="shut down"):
+        e.submit(identity, 1)
+
+
+def _small(name: str) -> dict[str, int]:
+    return {"max_threads": 2} if name == "thread" else {"max_processes": 2}
+
+
+def test_nested_futures_are_dependencies(engine: Engine, recorder: MemoryRecorder) -> None:
+    a = engine.submit(identity, 1)
+    b = engine.submit(identity, 2)
+    c = engine.submit(identity, 3)
+    d = engine.submit(identity, 4)
+    nested = engine.submit(total, [a, (b, {"k": c, "s": frozenset({d})})])
+    kw = engine.submit(add, a, b=b)
+    assert nested.result(timeout=60) == 10
+    assert kw.result(timeout=60) == 3
+    engine.shutdown()
+    records = final(recorder)
+    assert records[nested.task_id].parents == [a.task_id, b.task_id, c.task_id, d.task_id]
+    assert records[kw.task_id].parents == [a.task_id, b.task_id]
+    parents_done = max(records[p].received for p in records[nested.task_id].parents)
+    assert records[nested.task_id].ready >= parents_done
+
+
+def test_same_future_twice_is_one_parent(engine: Engine, recorder: MemoryRecorder) -> None:
+    a = engine.submit(identity, 2)
+    b = engine.submit(add, a, a)
+    assert b.result(timeout=60) == 4
+    engine.shutdown()
+    assert final(recorder)[b.task_id].parents == [a.task_id]
+
+
+def test_failure_propagates_as_dependency_error(engine: Engine, recorder: MemoryRecorder) -> None:
+    bad = engine.submit(fail, "kaput")
+    child = engine.submit(identity, [bad])
+    grandchild = engine.submit(identity, child)
+    with pytest.raises(ValueError, match="kaput"):
+        bad.result(timeout=60)
+    with pytest.raises(DependencyError, match=f"parent task {bad.task_id} failed"):
+        child.result(timeout=60)
+    with pytest.raises(DependencyError, match=f"parent task {child.task_id}"):
+        grandchild.result(timeout=60)
+    engine.shutdown()
+    records = final(recorder)
+    assert records[bad.task_id].status is Status.FAILED
+    assert records[bad.task_id].error_type == "ValueError"
+    assert records[bad.task_id].error_message == "kaput"
+    assert records[bad.task_id].started is not None  # the worker measured the attempt
+    assert records[child.task_id].status is Status.DEPENDENCY_FAILED
+    assert str(bad.task_id) in records[child.task_id].error_message
+    assert records[grandchild.task_id].status is Status.DEPENDENCY_FAILED
+
+
+def test_cancel_before_dispatch_fails_children(engine: Engine, recorder: MemoryRecorder) -> None:
+    slow = engine.submit(sleep, 0.5)
+    waiting = engine.submit(identity, slow)
+    child = engine.submit(identity, waiting)
+    assert waiting.cancel()
+    assert waiting.cancelled()
+    with pytest.raises(DependencyError, match="cancelled"):
+        child.result(timeout=60)
+    engine.shutdown()
+    records = final(recorder)
+    assert records[waiting.task_id].status is Status.CANCELLED
+    assert records[child.task_id].status is Status.DEPENDENCY_FAILED
+    assert records[slow.task_id].status is Status.OK
+
+
+def test_shutdown_cancel_futures_records_everything(executor_name: str) -> None:
+    recorder = MemoryRecorder()
+    e = Engine(build_executor(executor_name, **_small(executor_name)), recorder=recorder)
+    futures = [e.submit(sleep, 0.2) for _ in range(20)]
+    futures += [e.submit(identity, f) for f in futures[:5]]
+    e.shutdown(wait=True, cancel_futures=True)
+    assert len(recorder.records) == len(futures)
+    statuses = Counter(r.status for r in recorder.records)
+    assert statuses[Status.OK] >= 1 and statuses[Status.CANCELLED] >= 1
+    assert set(statuses) <= {Status.OK, Status.CANCELLED, Status.DEPENDENCY_FAILED}
+    assert all(f.done() for f in futures)
+
+
+def test_worker_death_is_recorded() -> None:
+    recorder = MemoryRecorder()
+    e = Engine(build_executor("process", max_processes=2), recorder=recorder)
+    futures = [e.submit(sleep, 0.3) for _ in range(3)]
+    doomed = e.submit(die)
+    later = e.submit(identity, doomed)
+    concurrent.futures.wait([*futures, doomed, later], timeout=60)
+    e.shutdown()
+    records = final(recorder)
+    assert len(recorder.records) == 5
+    assert records[doomed.task_id].status is Status.FAILED
+    assert records[doomed.task_id].error_type == "BrokenProcessPool"
+    assert records[later.task_id].status is Status.DEPENDENCY_FAILED
+
+
+def test_retries_record_every_attempt(executor_name: str, tmp_path) -> None:
+    recorder = MemoryRecorder()
+    e = Engine(build_executor(executor_name, **_small(executor_name)), recorder=recorder,
+               retries=2)  # fmt: skip
+    f = e.submit(Flaky(str(tmp_path / "marker")))
+    assert f.result(timeout=60) == "ok"
+    e.shutdown()
+    attempts = [(r.attempt, r.status) for r in recorder.records]
+    assert attempts == [(1, Status.FAILED), (2, Status.OK)]
+
+
+def test_records_equal_submissions_for_mixed_outcomes(executor_name: str) -> None:
+    recorder = MemoryRecorder()
+    e = Engine(build_executor(executor_name, **_small(executor_name)), recorder=recorder)
+    ok = [e.submit(identity, i) for i in range(10)]
+    bad = [e.submit(fail) for _ in range(3)]
+    dep = [e.submit(identity, b) for b in bad]
+    slow = e.submit(sleep, 0.3)
+    cancelled = e.submit(identity, slow)
+    cancelled.cancel()
+    e.shutdown()
+    submitted = {f.task_id for f in [*ok, *bad, *dep, slow, cancelled]}
+    assert [r.task_id for r in recorder.records].count(cancelled.task_id) == 1
+    assert {r.task_id for r in recorder.records} == submitted
+    assert len(recorder.records) == len(submitted)
+
+
+def test_warmup_flag(engine: Engine, recorder: MemoryRecorder) -> None:
+    with engine.warmup():
+        w = engine.submit(identity, 0)
+    n = engine.submit(identity, 1)
+    engine.wait([w, n])
+    engine.shutdown()
+    records = final(recorder)
+    assert records[w.task_id].warmup and not records[n.task_id].warmup
+
+
+def test_future_cannot_be_pickled(engine: Engine) -> None:
+    import pickle
+
+    f = engine.submit(identity, 1)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(f)
