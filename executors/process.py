@@ -6,6 +6,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import socket
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -42,7 +43,7 @@ class ProcessConfig(ExecutorConfig):
         None, ge=1, description="Replace a worker after this many tasks (default: never)."
     )
 
-    def build(self) -> PoolExecutor:
+    def build(self, run_dir: Path | None = None) -> PoolExecutor:
         pool = concurrent.futures.ProcessPoolExecutor(
             self.max_processes,
             mp_context=multiprocessing.get_context(self.start_method),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import threading
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -33,7 +34,7 @@ class ThreadConfig(ExecutorConfig):
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Threads in the pool."
     )
 
-    def build(self) -> PoolExecutor:
+    def build(self, run_dir: Path | None = None) -> PoolExecutor:
         pool = concurrent.futures.ThreadPoolExecutor(
             self.max_threads, thread_name_prefix="tapstrace-worker"
         )

@@ -55,8 +55,12 @@ class ExecutorConfig(PluginConfig):
     kind: ClassVar[str] = "executor"
 
     @abstractmethod
-    def build(self) -> Executor:
-        """A started executor; ``Executor.shutdown`` releases it."""
+    def build(self, run_dir: Path | None = None) -> Executor:
+        """A started executor; ``Executor.shutdown`` releases it.
+
+        ``run_dir`` is the run's directory: executors that write files of their own
+        (Parsl's run_dir, worker logs) keep them there, not in the working directory.
+        """
 
 
 class FilterConfig(PluginConfig):

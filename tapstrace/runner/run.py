@@ -87,7 +87,7 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
     try:
-        executor = spec.executor.build()
+        executor = spec.executor.build(run_dir)
         try:
             if trace_path is not None:
                 facts = {
