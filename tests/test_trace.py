@@ -94,7 +94,8 @@ CRASHING_RUN = textwrap.dedent(
     engine = Engine(build_executor("thread", max_threads=2), recorder=writer)
 
     def done(future):
-        print(f"done {future.task_id} {time.time()}", flush=True)
+        sys.stdout.write(f"done {future.task_id} {time.time()}\\n")  # one write: no interleaving
+        sys.stdout.flush()
 
     for _ in range(2000):
         engine.submit(sleep, 0.02).add_done_callback(done)

@@ -17,6 +17,7 @@ import functools
 import itertools
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from tapstrace.engine.sizes import SizeMode
 from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
 
 if TYPE_CHECKING:
-    from tapstrace.engine.worker import DataResolver
+    from tapstrace.data.manager import DataManager
 
 
 class _State(enum.Enum):
@@ -45,6 +46,9 @@ class _Task:
     __slots__ = (
         "args",
         "attempt",
+        "carried",
+        "client_resolve",
+        "client_transform",
         "dispatched",
         "executor_future",
         "fn",
@@ -82,6 +86,9 @@ class _Task:
         self.waiting = 0
         self.warmup = False
         self.source_id: str | None = None
+        self.client_transform: float | None = None
+        self.client_resolve: float | None = None
+        self.carried: Any = None
 
 
 def _task_name(fn: Callable[..., Any]) -> str:
@@ -91,7 +98,10 @@ def _task_name(fn: Callable[..., Any]) -> str:
 
 
 def _value(future: TaskFuture) -> Any:
-    return future.result()
+    """What a child receives for a done parent: its result as the executor carried it
+    (with out-of-band references, so the data never passes through the client)."""
+    carried = future.carried
+    return future.result() if carried is None else carried
 
 
 class Engine:
@@ -128,7 +138,7 @@ class Engine:
         self.retries = retries
         self.size_mode: SizeMode = size_mode
         self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.data: DataResolver | None = None
+        self.data: DataManager | None = None
         if transformer is not None:
             from tapstrace.data.manager import DataManager
 
@@ -150,10 +160,16 @@ class Engine:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
         submitted = time.time()
+        client_transform = None
+        if self.data is not None:  # move arguments out of band; TaskFutures stay
+            t0 = time.perf_counter()
+            args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
+            client_transform = time.perf_counter() - t0
         task_id = next(self._ids)
         future = TaskFuture(self, task_id, _task_name(fn))
         task = _Task(task_id, fn, future)
         task.submitted = submitted
+        task.client_transform = client_transform
         task.warmup = self._warmup
         task.args = args
         task.kwargs = kwargs
@@ -297,7 +313,7 @@ class Engine:
     def _native_argument(self, future: TaskFuture) -> Any:
         active = self._active.get(future.task_id)
         if active is None or future.done():
-            return future.result()
+            return _value(future)
         return self.executor.native_argument(active.executor_future)
 
     def _parent_done(self, task: _Task, parent: concurrent.futures.Future[Any]) -> None:
@@ -371,7 +387,17 @@ class Engine:
         if exc is None:
             result = future.result()
             if isinstance(result, TaskResult):
-                self._finish(task, Status.OK, received, result.report, value=result.value)
+                value = result.value
+                if self.data is not None:
+                    try:
+                        value = self._resolve_result(task, value)
+                    except Exception as bad:
+                        failed = TaskFailed(task.id, type(bad).__qualname__,
+                                            f"resolving the result: {bad}",
+                                            traceback.format_exc(), result.report, bad)  # fmt: skip
+                        self._attempt_failed(task, failed, received)
+                        return
+                self._finish(task, Status.OK, received, result.report, value=value)
             else:  # an executor that bypassed the wrapper: still one record
                 self._finish(task, Status.OK, received, None, value=result)
             return
@@ -387,6 +413,16 @@ class Engine:
             )
             return
         self._attempt_failed(task, exc, received)
+
+    def _resolve_result(self, task: _Task, value: Any) -> Any:
+        """The result with its out-of-band references resolved for the user; children
+        get the references themselves (``TaskFuture.carried``)."""
+        assert self.data is not None
+        t0 = time.perf_counter()
+        resolved = self.data.resolve_value(value)
+        task.client_resolve = time.perf_counter() - t0
+        task.carried = value if resolved is not value else None
+        return resolved
 
     def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
         if isinstance(exc, TaskFailed):
@@ -452,6 +488,12 @@ class Engine:
             record.resolve_seconds = report.resolve_seconds
             record.transform_seconds = report.transform_seconds
             record.oob_bytes = report.oob_bytes
+            record.inband_input_bytes = report.inband_input_bytes
+            record.inband_output_bytes = report.inband_output_bytes
+        if self.data is not None:
+            if task.attempt == 1:  # arguments move once, at submission
+                record.client_transform_seconds = task.client_transform
+            record.client_resolve_seconds = task.client_resolve
         if self.recorder is not None:
             self.recorder.record(record)
         for listener in self._listeners:
@@ -460,6 +502,7 @@ class Engine:
             return
         future = task.future
         future.received = received
+        future.carried = task.carried
         task.parent_futures = []
         task.args, task.kwargs = (), {}
         if status is Status.OK:

@@ -36,6 +36,9 @@ class TaskFuture(concurrent.futures.Future[Any]):
         self.name = name
         #: Wall-clock time the client received the final result (None until then).
         self.received: float | None = None
+        #: The result as the executor carried it, when it holds out-of-band references
+        #: (tapstrace.data): dependent tasks get this instead of the resolved result.
+        self.carried: Any = None
 
     def cancel(self) -> bool:
         """Cancel the task if it has not started; its children then fail."""

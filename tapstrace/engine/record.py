@@ -50,6 +50,10 @@ class TaskRecord:
     resolve_seconds: float | None = None
     warmup: bool = False
     source_id: str | None = None
+    inband_input_bytes: int | None = None
+    inband_output_bytes: int | None = None
+    client_transform_seconds: float | None = None
+    client_resolve_seconds: float | None = None
 
 
 class Recorder(Protocol):

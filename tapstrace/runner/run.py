@@ -21,6 +21,7 @@ from typing import Any
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.record import TaskRecord
+from tapstrace.errors import ConfigError
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
@@ -63,8 +64,18 @@ def _plugin_facts(config: Any) -> dict[str, Any] | None:
     return {"name": type(config).name, "params": config.model_dump(mode="json")}
 
 
+def _close_transformer(transformer: Any) -> None:
+    """Remove the data the run moved out of band (files, keys); never lose the trace."""
+    try:
+        transformer.close()
+    except Exception:
+        log.exception("could not remove the data moved out of band")
+
+
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
+    if spec.filter is not None and spec.transformer is None:
+        raise ConfigError("--filter needs a --transformer to move the data it selects")
     app_name, executor_name = type(spec.app).name, type(spec.executor).name
     stamp = _stamp()
     run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
@@ -84,6 +95,7 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
         )
     records: Counter[str] = Counter()
     writer: TraceWriter | None = None
+    transformer: Any = None
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
     try:
@@ -107,10 +119,11 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                     trace_metadata(facts, spec.to_toml()),
                     flush_interval=spec.engine.flush_interval,
                 )
+            transformer = spec.transformer.build() if spec.transformer else None
             engine = Engine(
                 executor,
                 filter=spec.filter.build() if spec.filter else None,
-                transformer=spec.transformer.build() if spec.transformer else None,
+                transformer=transformer,
                 recorder=writer,
                 retries=spec.engine.retries,
                 size_mode=spec.engine.size_mode,
@@ -139,6 +152,8 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                 log.error("run %s stopped early; completed tasks are kept", run_id)
     finally:
         ended = time.time()
+        if transformer is not None:
+            _close_transformer(transformer)
         if writer is not None:
             writer.close(
                 {
