@@ -76,6 +76,16 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
     if spec.filter is not None and spec.transformer is None:
         raise ConfigError("--filter needs a --transformer to move the data it selects")
+    # Built first, so that an unreachable store fails before anything is made.
+    transformer = spec.transformer.build() if spec.transformer else None
+    try:
+        return _execute(spec, monitor, transformer)
+    finally:
+        if transformer is not None:
+            _close_transformer(transformer)
+
+
+def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunResult:
     app_name, executor_name = type(spec.app).name, type(spec.executor).name
     stamp = _stamp()
     run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
@@ -95,7 +105,6 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
         )
     records: Counter[str] = Counter()
     writer: TraceWriter | None = None
-    transformer: Any = None
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
     try:
@@ -119,7 +128,6 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                     trace_metadata(facts, spec.to_toml()),
                     flush_interval=spec.engine.flush_interval,
                 )
-            transformer = spec.transformer.build() if spec.transformer else None
             engine = Engine(
                 executor,
                 filter=spec.filter.build() if spec.filter else None,
@@ -152,8 +160,6 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                 log.error("run %s stopped early; completed tasks are kept", run_id)
     finally:
         ended = time.time()
-        if transformer is not None:
-            _close_transformer(transformer)
         if writer is not None:
             writer.close(
                 {
