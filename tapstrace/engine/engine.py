@@ -46,9 +46,7 @@ class _Task:
     __slots__ = (
         "args",
         "attempt",
-        "carried",
-        "client_resolve",
-        "client_transform",
+        "data",
         "dispatched",
         "executor_future",
         "fn",
@@ -86,8 +84,18 @@ class _Task:
         self.waiting = 0
         self.warmup = False
         self.source_id: str | None = None
-        self.client_transform: float | None = None
-        self.client_resolve: float | None = None
+        self.data: _DataState | None = None
+
+
+class _DataState:
+    """Client-side data-management facts of one task (only with a transformer)."""
+
+    __slots__ = ("carried", "resolve_seconds", "transform_seconds")
+
+    def __init__(self, transform_seconds: float) -> None:
+        self.transform_seconds = transform_seconds
+        self.resolve_seconds: float | None = None
+        #: The result as the executor carried it, when it holds references.
         self.carried: Any = None
 
 
@@ -160,16 +168,16 @@ class Engine:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
         submitted = time.time()
-        client_transform = None
+        data = None
         if self.data is not None:  # move arguments out of band; TaskFutures stay
             t0 = time.perf_counter()
             args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
-            client_transform = time.perf_counter() - t0
+            data = _DataState(time.perf_counter() - t0)
         task_id = next(self._ids)
         future = TaskFuture(self, task_id, _task_name(fn))
         task = _Task(task_id, fn, future)
         task.submitted = submitted
-        task.client_transform = client_transform
+        task.data = data
         task.warmup = self._warmup
         task.args = args
         task.kwargs = kwargs
@@ -417,11 +425,11 @@ class Engine:
     def _resolve_result(self, task: _Task, value: Any) -> Any:
         """The result with its out-of-band references resolved for the user; children
         get the references themselves (``TaskFuture.carried``)."""
-        assert self.data is not None
+        assert self.data is not None and task.data is not None
         t0 = time.perf_counter()
         resolved = self.data.resolve_value(value)
-        task.client_resolve = time.perf_counter() - t0
-        task.carried = value if resolved is not value else None
+        task.data.resolve_seconds = time.perf_counter() - t0
+        task.data.carried = value if resolved is not value else None
         return resolved
 
     def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
@@ -490,10 +498,11 @@ class Engine:
             record.oob_bytes = report.oob_bytes
             record.inband_input_bytes = report.inband_input_bytes
             record.inband_output_bytes = report.inband_output_bytes
-        if self.data is not None:
+        data = task.data
+        if data is not None:
             if task.attempt == 1:  # arguments move once, at submission
-                record.client_transform_seconds = task.client_transform
-            record.client_resolve_seconds = task.client_resolve
+                record.client_transform_seconds = data.transform_seconds
+            record.client_resolve_seconds = data.resolve_seconds
         if self.recorder is not None:
             self.recorder.record(record)
         for listener in self._listeners:
@@ -502,7 +511,8 @@ class Engine:
             return
         future = task.future
         future.received = received
-        future.carried = task.carried
+        if data is not None:
+            future.carried = data.carried
         task.parent_futures = []
         task.args, task.kwargs = (), {}
         if status is Status.OK:
