@@ -57,7 +57,7 @@ class FedLearnConfig(AppConfig):
     participation: float = Field(
         0.5, gt=0, le=1, description="Fraction of the clients that train in each round."
     )
-    epochs: int = Field(2, ge=1, description="Local epochs per round.")
+    epochs: int = Field(5, ge=1, description="Local epochs per round.")
     batch_size: int = Field(16, ge=1, description="Local mini-batch size.")
     learning_rate: float = Field(0.1, ge=0, description="Local SGD learning rate.")
     hidden: int = Field(32, ge=0, description="Hidden units of the MLP (0: softmax regression).")

@@ -56,18 +56,16 @@ def test_injected_failures_are_in_the_trace(
         if task_id in injected:
             kind = injected[task_id].kind
             assert record.error_type == ERROR_TYPE[kind], (kind, record)
-            assert record.status.value == (
-                "dependency-failed" if kind == "dependency" else "failed"
-            )
+            assert record.status == ("dependency-failed" if kind == "dependency" else "failed")
             assert record.name == "synthetic_task"
         elif task_id in parents:
             assert record.name == "injected_parent"
             assert record.error_type == "InjectedDependencyFailure"
         else:
-            assert record.status.value == "ok", record
+            assert record.status == "ok", record
     for i in app.injections:
         if i.kind == "dependency":
-            assert tasks[i.task_id][0].parents == [i.parent_task_id]
+            assert tasks[i.task_id][0].parents == (i.parent_task_id,)
         if i.kind == "timeout":
             (record,) = tasks[i.task_id]
             assert record.ended is not None and record.started is not None
@@ -101,9 +99,9 @@ def test_retries_show_as_extra_attempts(tmp_path: Path) -> None:
     for i in app.injections:
         task_id = i.parent_task_id if i.kind == "dependency" else i.task_id
         first, second = tasks[task_id]
-        assert (first.attempt, first.status.value) == (1, "failed")
-        assert (second.attempt, second.status.value) == (2, "ok")
-    assert all(attempts[-1].status.value == "ok" for attempts in tasks.values())
+        assert (first.attempt, first.status) == (1, "failed")
+        assert (second.attempt, second.status) == (2, "ok")
+    assert all(attempts[-1].status == "ok" for attempts in tasks.values())
     assert sum(len(a) for a in tasks.values()) == len(tasks) + len(app.injections)
 
 
@@ -140,9 +138,9 @@ def test_killed_worker_breaks_the_process_pool(tmp_path: Path) -> None:
     assert tasks[first][0].error_type == "BrokenProcessPool"
     for task_id, (record,) in tasks.items():
         if task_id < first:
-            assert record.status.value == "ok"
+            assert record.status == "ok"
         else:  # a chain: later tasks depend on the killed one
-            assert record.status.value in ("failed", "dependency-failed")
+            assert record.status in ("failed", "dependency-failed")
 
 
 def test_base_app_that_stops_on_a_failure(tmp_path: Path) -> None:
@@ -154,9 +152,9 @@ def test_base_app_that_stops_on_a_failure(tmp_path: Path) -> None:
               kinds=["exception"])  # fmt: skip
     assert app.injections and app.base_error is not None
     injected = {i.task_id for i in app.injections}
-    failed = {r.task_id for r in recorder.records if r.status.value == "failed"}
+    failed = {r.task_id for r in recorder.records if r.status == "failed"}
     assert failed and failed <= injected  # an injected task below a failure never runs
-    statuses = Counter(r.status.value for r in recorder.records)
+    statuses = Counter(r.status for r in recorder.records)
     assert statuses["dependency-failed"] >= 1
     assert sum(statuses.values()) == engine.submitted  # every task has its record
 

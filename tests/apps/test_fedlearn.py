@@ -45,7 +45,7 @@ def test_accuracy_improves_above_chance(
     engine.shutdown()
     names = Counter(r.name for r in recorder.records)
     assert names == {"local_train": 6 * 3, "aggregate": 6, "evaluate": 7}
-    assert all(r.status.value == "ok" for r in recorder.records)
+    assert all(r.status == "ok" for r in recorder.records)
 
 
 def test_digits_load_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
