@@ -108,9 +108,9 @@ class CholeskyConfig(AppConfig):
 
     name: ClassVar[str] = "cholesky"
 
-    matrix_size: int = Field(2048, ge=1, description="Rows (and columns) of the matrix.")
+    matrix_size: int = Field(4096, ge=1, description="Rows (and columns) of the matrix.")
     block_size: int = Field(
-        256, ge=1, description="Rows of a square tile; must divide matrix_size."
+        512, ge=1, description="Rows of a square tile; must divide matrix_size."
     )
     verify: bool = Field(True, description="Check L·Lᵀ = A with tasks at the end.")
     tolerance: float = Field(
