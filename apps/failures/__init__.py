@@ -51,7 +51,7 @@ class FailuresConfig(AppConfig):
     base_config: dict[str, Any] = Field(
         default_factory=dict,
         description="The base app's parameters: JSON on the command line "
-        "('{\"tasks\": 50}'), a [app.base_config] table in TOML.",
+        "('{\"tasks\": 50}'), an app.base_config table in TOML.",
     )
     rate: float = Field(0.1, ge=0, le=1, description="Probability that a task gets a failure.")
     kinds: list[Kind] = Field(
