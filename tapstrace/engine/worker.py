@@ -22,7 +22,10 @@ _HOST = socket.gethostname()
 
 
 class WorkerReport(NamedTuple):
-    """Measurements taken on the worker for one attempt (times: wall-clock seconds)."""
+    """Measurements taken on the worker for one attempt (times: wall-clock seconds).
+
+    Travels as a plain tuple in this field order (smaller to pickle, cheaper to build).
+    """
 
     started: float | None
     ended: float | None
@@ -43,12 +46,12 @@ class TaskResult:
 
     __slots__ = ("report", "value")
 
-    def __init__(self, value: Any, report: WorkerReport | tuple[Any, ...]) -> None:
+    def __init__(self, value: Any, report: tuple[Any, ...]) -> None:
         self.value = value
-        self.report = report if type(report) is WorkerReport else WorkerReport(*report)
+        self.report = report  # WorkerReport's fields, as a plain tuple
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TaskResult, (self.value, tuple(self.report)))
+        return (TaskResult, (self.value, self.report))
 
 
 class TaskFailed(Exception):
@@ -64,7 +67,7 @@ class TaskFailed(Exception):
         error_type: str,
         message: str,
         tb: str,
-        report: tuple[Any, ...] | WorkerReport,
+        report: tuple[Any, ...],
         cause: BaseException | None = None,
     ) -> None:
         super().__init__(f"task {task_id} failed: {error_type}: {message}")
@@ -72,7 +75,7 @@ class TaskFailed(Exception):
         self.error_type = error_type
         self.message = message
         self.tb = tb
-        self.report = WorkerReport(*report)
+        self.report = tuple(report)  # WorkerReport's fields
         self.cause = cause
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -157,11 +160,10 @@ class TaskWrapper:
             value = self.fn(*args, **kwargs)
         except (Exception, SystemExit) as exc:
             ended = time.time()
-            report = WorkerReport(
-                started, ended, _HOST, os.getpid(), worker_id, input_bytes, None, resolve_seconds
-            )
-            if self.data is not None:
-                report = report._replace(oob_bytes=oob_in, inband_input_bytes=inband_in)
+            report: tuple[Any, ...] = (
+                started, ended, _HOST, os.getpid(), worker_id, input_bytes, None,
+                resolve_seconds, None, oob_in if self.data is not None else None, inband_in, None,
+            )  # fmt: skip
             raise TaskFailed(
                 self.task_id,
                 type(exc).__qualname__,
@@ -181,18 +183,8 @@ class TaskWrapper:
             transform_seconds = time.perf_counter() - t0
             if self.size_mode != "off":
                 inband_out = sizeof(value, self.size_mode)
-        report = WorkerReport(
-            started,
-            ended,
-            _HOST,
-            os.getpid(),
-            worker_id,
-            input_bytes,
-            output_bytes,
-            resolve_seconds,
-            transform_seconds,
-            (oob_in + oob_out) if self.data is not None else None,
-            inband_in,
-            inband_out,
-        )
+        report = (started, ended, _HOST, os.getpid(), worker_id, input_bytes, output_bytes,
+                  resolve_seconds, transform_seconds,
+                  (oob_in + oob_out) if self.data is not None else None,
+                  inband_in, inband_out)  # fmt: skip
         return TaskResult(value, report)

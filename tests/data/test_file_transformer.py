@@ -59,7 +59,7 @@ def test_large_arguments_move_out_of_band(
     records = by_id(recorder)
     for task_id in (received.task_id, total.task_id):
         r = records[task_id]
-        assert r.status is Status.OK
+        assert r.status == Status.OK
         assert r.input_bytes is not None and r.input_bytes >= big.nbytes  # logical size
         assert r.inband_input_bytes is not None and r.inband_input_bytes < 1000
         assert r.oob_bytes is not None and r.oob_bytes >= big.nbytes
@@ -120,7 +120,7 @@ def test_lost_file_fails_the_task_with_its_error(
         child.result()
     data_engine.shutdown()
     record = by_id(recorder)[child.task_id]
-    assert record.status is Status.FAILED and record.error_type == "FileNotFoundError"
+    assert record.status == Status.FAILED and record.error_type == "FileNotFoundError"
 
 
 def test_small_values_stay_in_band(recorder: MemoryRecorder, transformer: FileTransformer) -> None:

@@ -52,7 +52,7 @@ def test_file_connector_gives_tasks_lazy_proxies(
     # the task got an unresolved Proxy, and resolving it gave the real array
     assert state == ("Proxy", False, float(big.sum()))
     (r,) = recorder.records
-    assert r.status is Status.OK
+    assert r.status == Status.OK
     assert r.oob_bytes is not None and r.oob_bytes >= big.nbytes
     assert r.inband_input_bytes is not None and r.inband_input_bytes < 1000
     file_store.close()
@@ -125,7 +125,7 @@ def test_redis_connector_moves_data_through_a_real_server(
     assert state == ("Proxy", False, 2.0 * N)
     assert arg == float(N)
     assert len(during) == 2  # the parent's result and the large argument
-    assert all(r.status is Status.OK for r in recorder.records)
+    assert all(r.status == Status.OK for r in recorder.records)
     assert all(r.oob_bytes and r.oob_bytes >= N * 8 for r in recorder.records)
     assert set(redis_client.keys("*")) - before == set()  # close removed the run's keys
 
