@@ -14,7 +14,7 @@ from tapstrace.data.filters import SizeFilter
 from tapstrace.engine import Engine, MemoryRecorder, Status
 from tapstrace.engine.record import TaskRecord
 from tests.conftest import build_executor
-from tests.data.work import array_sum, kinds, make_array, nested_total
+from tests.data.work import FlakySum, array_sum, kinds, make_array, nested_total
 
 N = 100_000  # 800 kB arrays
 
@@ -152,3 +152,21 @@ def test_unusable_directory_is_a_one_line_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError, match=r"--transformer.directory .*sub: cannot make"):
         FileTransformerConfig(directory=blocker / "sub").build()
+
+
+def test_retries_reuse_the_moved_arguments(
+    tmp_path: Path, recorder: MemoryRecorder, transformer: FileTransformer
+) -> None:
+    flaky = FlakySum(str(tmp_path / "marker"))
+    with Engine(
+        build_executor("thread", max_threads=1), filter=SizeFilter(min_bytes=1000),
+        transformer=transformer, recorder=recorder, retries=1,
+    ) as engine:  # fmt: skip
+        assert engine.submit(flaky, np.ones(N)).result() == N
+    first, second = sorted(recorder.records, key=lambda r: r.attempt)
+    assert (first.status, second.status) == (Status.FAILED, Status.OK)
+    assert first.oob_bytes == second.oob_bytes and first.oob_bytes is not None
+    assert first.oob_bytes >= N * 8 and first.inband_input_bytes is not None
+    assert first.client_transform_seconds is not None
+    assert second.client_transform_seconds is None  # moved once, at submission
+    assert len(os.listdir(transformer.directory)) == 1

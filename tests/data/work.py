@@ -34,3 +34,19 @@ def proxy_state(value: Any) -> tuple[str, bool, float]:
     kind = type(value)
     resolved = is_resolved(value) if kind is Proxy else True
     return kind.__name__, resolved, float(np.sum(value))
+
+
+class FlakySum:
+    """Fails on its first call (creating a marker file), then sums its argument."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+        self.__name__ = "flaky_sum"
+
+    def __call__(self, values: Any) -> float:
+        import os
+
+        if not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError("first attempt fails")
+        return float(np.sum(values))
