@@ -27,7 +27,7 @@ from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
 from tapstrace.engine.record import Recorder, Row, Status
 from tapstrace.engine.sizes import SizeMode
-from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper
+from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
 
 if TYPE_CHECKING:
     from tapstrace.data.manager import DataManager
@@ -99,7 +99,7 @@ class _DataState:
         self.carried: Any = None
 
 
-_NO_REPORT: tuple[None, ...] = (None,) * 12  # a WorkerReport with nothing measured
+_NO_REPORT: tuple[None, ...] = (None,) * len(WorkerReport._fields)  # nothing measured
 
 
 def _task_name(fn: Callable[..., Any]) -> str:
