@@ -214,6 +214,8 @@ class ProxyStoreTransformerConfig(TransformerConfig):
     def _redis(self) -> Any:
         import redis
         from proxystore.connectors.redis import RedisConnector
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         address = f"{self.redis_host}:{self.redis_port}"
         client = redis.Redis(
@@ -221,6 +223,7 @@ class ProxyStoreTransformerConfig(TransformerConfig):
             port=self.redis_port,
             socket_connect_timeout=self.redis_timeout,
             socket_timeout=self.redis_timeout,
+            retry=Retry(NoBackoff(), 0),  # one try: the timeout is the user's bound
         )
         try:
             client.ping()
