@@ -17,7 +17,6 @@ import concurrent.futures
 import logging
 import os
 import platform
-import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from pydantic import Field, field_validator
 
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
-from tapstrace.executors.remote_call import run_task
+from tapstrace.executors.remote_call import host_pid, run_task
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
@@ -45,11 +44,6 @@ AMQP_PORTS = (443, 5671, 5672)
 
 class GlobusError(UserError):
     """Globus Compute cannot be used: missing SDK, credentials or service."""
-
-
-def endpoint_worker_id() -> str:
-    """Worker id on the endpoint: host and process of the worker that ran the task."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def stdin_is_terminal() -> bool:
@@ -118,7 +112,8 @@ class GlobusExecutor(Executor):
                 self._on_shutdown()
 
     def worker_id_function(self) -> Callable[[], str | None]:
-        return endpoint_worker_id
+        # The SDK exposes no worker id on the endpoint: host and process of the worker.
+        return host_pid
 
     def workers(self) -> int | None:
         return self._workers

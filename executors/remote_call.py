@@ -7,6 +7,8 @@ which matters where every task starts a new Python process (TaskVine's PythonTas
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -22,3 +24,8 @@ def run_task(wrapper: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         return wrapper(*args, **kwargs)
     except Exception as failure:
         return failure
+
+
+def host_pid() -> str:
+    """Worker id where the executor exposes none of its own: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"

@@ -27,11 +27,10 @@ from tapstrace.errors import UserError  # noqa: E402
 from tapstrace.executors.globus import (  # noqa: E402
     GlobusConfig,
     GlobusError,
-    endpoint_worker_id,
     ensure_login,
     globus_app,
 )
-from tapstrace.executors.remote_call import run_task  # noqa: E402
+from tapstrace.executors.remote_call import host_pid, run_task  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.executors_remote import checks  # noqa: E402
 from tests.executors_remote.globus_standin import EndpointStandIn  # noqa: E402
@@ -85,7 +84,7 @@ def test_options_build_a_real_sdk_executor() -> None:
         executor = cfg.wrap(gce)
         assert executor.native_dependencies is False
         assert executor.describe()["endpoint_id"] == ENDPOINT
-        assert executor.worker_id_function() is endpoint_worker_id
+        assert executor.worker_id_function() is host_pid
     finally:
         gce.shutdown(wait=False, cancel_futures=True)
 
@@ -103,13 +102,13 @@ def test_submission_serialises_with_the_sdk() -> None:
     the SDK's default serialiser, by reference to tapstrace's modules."""
     serde = ComputeSerializer()
     assert serde.deserialize(serde.serialize(run_task)) is run_task
-    wrapper = TaskWrapper(add, 3, "fast", endpoint_worker_id)
+    wrapper = TaskWrapper(add, 3, "fast", host_pid)
     fn, args, kwargs = serde.check_strategies(run_task, wrapper, 1, b=2)
     result = fn(*args, **kwargs)
     assert isinstance(result, TaskResult) and result.value == 3
-    assert result.report.worker_id == endpoint_worker_id()
+    assert result.report.worker_id == host_pid()
     # A failure is returned, not raised, and survives the result serialiser.
-    failed = run_task(TaskWrapper(fail, 4, "fast", endpoint_worker_id), "no")
+    failed = run_task(TaskWrapper(fail, 4, "fast", host_pid), "no")
     back = serde.deserialize(serde.serialize_from_list(failed, ()))
     assert isinstance(back, TaskFailed) and back.task_id == 4 and back.report.started
 
