@@ -38,7 +38,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from tapstrace.engine.executor import Executor
-from tapstrace.engine.worker import TaskFailed, TaskResult
+from tapstrace.engine.worker import TaskFailed, TaskResult, WorkerReport
 from tapstrace.errors import UserError
 from tapstrace.executors.remote_call import run_task
 from tapstrace.plugins.config import ExecutorConfig
@@ -50,6 +50,7 @@ INSTALL = "conda install -c conda-forge ndcctools"
 LIBRARY = "tapstrace"
 #: Longest time (s) one Manager.wait call blocks; TaskVine counts whole seconds.
 WAIT_SECONDS = 1
+_WORKER_ID = WorkerReport._fields.index("worker_id")
 
 
 class TaskVineError(UserError):
@@ -161,6 +162,11 @@ def _cancelled(future: concurrent.futures.Future[Any]) -> None:
     """Move ``future`` to the cancelled state and wake its waiters."""
     if concurrent.futures.Future.cancel(future):
         future.set_running_or_notify_cancel()
+
+
+def _with_worker(report: tuple[Any, ...], worker: str | None) -> tuple[Any, ...]:
+    """A worker report with TaskVine's id of the worker (known to the manager only)."""
+    return (*report[:_WORKER_ID], worker, *report[_WORKER_ID + 1 :])
 
 
 def _exited(pid: int) -> bool:
@@ -518,9 +524,9 @@ class TaskVineExecutor(Executor):
             )
         value = task.output
         if isinstance(value, TaskResult):
-            return TaskResult(value.value, value.report._replace(worker_id=worker)), None
+            return TaskResult(value.value, _with_worker(value.report, worker)), None
         if isinstance(value, TaskFailed):
-            value.report = value.report._replace(worker_id=worker)
+            value.report = _with_worker(value.report, worker)
             return None, value
         if isinstance(value, BaseException):
             return None, value

@@ -41,7 +41,7 @@ def check_diamond(engine: Engine, recorder: MemoryRecorder) -> None:
         d.task_id: sorted([b.task_id, c.task_id]),
     }
     for r in records.values():
-        assert r.status is Status.OK, r
+        assert r.status == Status.OK, r
         assert r.submitted <= r.ready <= r.dispatched <= r.received  # type: ignore[operator]
         assert r.started is not None and r.ended is not None and r.started <= r.ended
         assert r.worker_host and r.worker_pid and r.worker_id
@@ -59,10 +59,10 @@ def check_failure(engine: Engine, recorder: MemoryRecorder) -> None:
     records = by_task(recorder)
     assert len(recorder.records) == 2
     failed = records[bad.task_id]
-    assert failed.status is Status.FAILED
+    assert failed.status == Status.FAILED
     assert (failed.error_type, failed.error_message) == ("ValueError", "remote boom")
     assert failed.started is not None and failed.worker_id  # the report came back
-    assert records[child.task_id].status is Status.DEPENDENCY_FAILED
+    assert records[child.task_id].status == Status.DEPENDENCY_FAILED
 
 
 def check_payload(engine: Engine, recorder: MemoryRecorder) -> None:
@@ -74,7 +74,7 @@ def check_payload(engine: Engine, recorder: MemoryRecorder) -> None:
     records = by_task(recorder)
     assert records[parent.task_id].output_bytes == MB
     assert records[child.task_id].input_bytes == MB
-    assert records[child.task_id].parents == [parent.task_id]
+    assert records[child.task_id].parents == (parent.task_id,)
 
 
 def run_synthetic(executor: ExecutorConfig, tmp_path: Path, name: str, **app: Any) -> Trace:

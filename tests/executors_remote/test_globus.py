@@ -22,7 +22,7 @@ gc = pytest.importorskip("globus_compute_sdk")
 from globus_compute_sdk.serialize import ComputeSerializer  # noqa: E402
 
 from tapstrace.engine import Engine, MemoryRecorder, TaskFailed  # noqa: E402
-from tapstrace.engine.worker import TaskResult, TaskWrapper  # noqa: E402
+from tapstrace.engine.worker import TaskResult, TaskWrapper, WorkerReport  # noqa: E402
 from tapstrace.errors import UserError  # noqa: E402
 from tapstrace.executors.globus import (  # noqa: E402
     GlobusConfig,
@@ -106,11 +106,12 @@ def test_submission_serialises_with_the_sdk() -> None:
     fn, args, kwargs = serde.check_strategies(run_task, wrapper, 1, b=2)
     result = fn(*args, **kwargs)
     assert isinstance(result, TaskResult) and result.value == 3
-    assert result.report.worker_id == host_pid()
+    assert WorkerReport._make(result.report).worker_id == host_pid()
     # A failure is returned, not raised, and survives the result serialiser.
     failed = run_task(TaskWrapper(fail, 4, "fast", host_pid), "no")
     back = serde.deserialize(serde.serialize_from_list(failed, ()))
-    assert isinstance(back, TaskFailed) and back.task_id == 4 and back.report.started
+    assert isinstance(back, TaskFailed) and back.task_id == 4
+    assert WorkerReport._make(back.report).started is not None
 
 
 # -- the dependency-wrapper path on a stand-in for the service and endpoint --------------

@@ -110,7 +110,7 @@ def test_cancel_on_shutdown_records_every_task(tmp_path: Path) -> None:
     started = time.monotonic()
     engine.shutdown(wait=True, cancel_futures=True)
     assert time.monotonic() - started < 30  # the 30 s sleeps were not waited for
-    statuses = sorted(r.status.value for r in recorder.records)
+    statuses = sorted(r.status for r in recorder.records)
     assert statuses == ["cancelled", "cancelled", "cancelled", "ok"]
     assert all(f.cancelled() for f in rest)
     assert vine_processes(executor.port) == []
