@@ -34,7 +34,7 @@ from tapstrace.executors.remote_call import host_pid, run_task  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.executors_remote import checks  # noqa: E402
 from tests.executors_remote.globus_standin import EndpointStandIn  # noqa: E402
-from tests.tasks import add, fail  # noqa: E402
+from tests.tasks import add, fail, sleep  # noqa: E402
 
 ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
 CREDENTIAL_VARS = ("GLOBUS_COMPUTE_CLIENT_ID", "GLOBUS_COMPUTE_CLIENT_SECRET")
@@ -144,6 +144,17 @@ def test_failure_on_standin(standin_engine: tuple[Engine, MemoryRecorder, Endpoi
 @pytest.mark.slow
 def test_payload_on_standin(standin_engine: tuple[Engine, MemoryRecorder, EndpointStandIn]) -> None:
     checks.check_payload(*standin_engine[:2])
+
+
+@pytest.mark.slow
+def test_cancel_on_shutdown_records_every_task() -> None:
+    recorder = MemoryRecorder()
+    engine = Engine(config().wrap(EndpointStandIn(workers=1)), recorder=recorder)
+    assert engine.submit(sleep, 0.1).result(timeout=60) == 0.1
+    rest = [engine.submit(sleep, 1) for _ in range(4)]
+    engine.shutdown(wait=True, cancel_futures=True)
+    assert all(f.cancelled() for f in rest)
+    assert sorted(r.status for r in recorder.records) == ["cancelled"] * 4 + ["ok"]
 
 
 @pytest.mark.slow
