@@ -101,6 +101,7 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                     "run_dir": str(run_dir),
                     "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
                     **environment(),
+                    **spec.app.describe(),
                 }
                 writer = TraceWriter(
                     trace_path,
