@@ -47,7 +47,8 @@ def _events(trace: Trace) -> tuple[list[dict[str, Any]], int | None]:
         worker = r["worker_id"] or (f"pid {r['worker_pid']}" if r["worker_pid"] else host)
         by_worker[(host, worker)].append(r)
     events: list[dict[str, Any]] = [
-        {"ph": "M", "name": "process_name", "pid": COUNTER_PID, "args": {"name": "tapstrace"}},
+        {"ph": "M", "name": "process_name", "pid": COUNTER_PID, "tid": 0,
+         "args": {"name": "tapstrace"}},  # fmt: skip
     ]
     pids: dict[str, int] = {}
     next_tid: dict[int, int] = defaultdict(int)
@@ -55,7 +56,7 @@ def _events(trace: Trace) -> tuple[list[dict[str, Any]], int | None]:
     for (host, worker), runs in sorted(by_worker.items()):
         if host not in pids:
             pids[host] = len(pids) + 1
-            events.append({"ph": "M", "name": "process_name", "pid": pids[host],
+            events.append({"ph": "M", "name": "process_name", "pid": pids[host], "tid": 0,
                            "args": {"name": host}})  # fmt: skip
         pid = pids[host]
         runs.sort(key=lambda r: (r["started"], r["ended"]))
@@ -121,8 +122,8 @@ def _counter(
     level, out = 0, []
     for ts in sorted(changes):
         level += changes[ts]
-        out.append({"ph": "C", "name": f"tasks {label}", "pid": COUNTER_PID, "ts": ts - origin,
-                    "args": {label: level}})  # fmt: skip
+        out.append({"ph": "C", "name": f"tasks {label}", "pid": COUNTER_PID, "tid": 0,
+                    "ts": ts - origin, "args": {label: level}})  # fmt: skip
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from tapstrace.errors import TraceError
 from tapstrace.formats.dag import resolve_parents, topological_order
 from tapstrace.formats.frame import Columns
-from tapstrace.formats.jsonfile import parse_json, read_bytes
+from tapstrace.formats.jsonfile import read_bytes
 from tapstrace.trace.reader import Trace
 
 RECORD_FILES = ("tasks.jsonl", "tasks.json")
@@ -53,11 +53,15 @@ def is_taps_record(document: Any) -> bool:
     )
 
 
-def _records(path: Path, raw: bytes) -> list[dict[str, Any]]:
-    text = raw.lstrip()
-    if text.startswith(b"["):  # a JSON array of records
-        document = parse_json(path, raw, "TaPS task records")
-        records = document if isinstance(document, list) else []
+def _records(path: Path, raw: bytes) -> list[Any]:
+    try:  # a JSON array of records, or a document that is not one record per line
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        document = None
+    if isinstance(document, list):
+        records = document
+    elif document is not None:
+        records = [document]
     else:
         records = []
         for number, line in enumerate(raw.splitlines(), 1):

@@ -96,11 +96,15 @@ def _nested(path: Path, workflow: dict[str, Any]) -> tuple[list[_Task], dict[str
         _need(path, f, dict, "each file")
         sizes[str(f.get("id"))] = f.get("sizeInBytes")
     tasks: list[_Task] = []
+    seen: set[str] = set()
     for entry in entries:
         _need(path, entry, dict, "each task")
         task_id = entry.get("id", entry.get("name"))
         if not isinstance(task_id, str) or not task_id:
             raise TraceError(f"{path}: a task has no id")
+        if task_id in seen:
+            raise TraceError(f"{path}: task id {task_id!r} appears twice")
+        seen.add(task_id)
         task = _Task(task_id, str(entry.get("name") or task_id))
         task.parents = [str(p) for p in _need(path, entry.get("parents", []), list, "parents")]
         task.inputs = [str(f) for f in entry.get("inputFiles") or []]
@@ -148,6 +152,8 @@ def _flat(path: Path, workflow: dict[str, Any]) -> tuple[list[_Task], dict[str, 
         name = entry.get("name")
         if not isinstance(name, str) or not name:
             raise TraceError(f"{path}: task number {index + 1} has no name")
+        if name in alias and alias[name] == name:
+            raise TraceError(f"{path}: task name {name!r} appears twice")
         task = _Task(name, name)
         for key in ("id", "name"):
             if isinstance(entry.get(key), str):
@@ -252,10 +258,16 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
     digest = sha256 or hashlib.sha256(raw).hexdigest()
     columns = Columns(run_id=f"wf-{digest[:12]}")
     anchored = 0
+    outputs = [_file_bytes(path, t.outputs, sizes) for t in tasks]
+    external: dict[str, int] = {}
     for i, (task, task_parents) in enumerate(zip(tasks, parents, strict=True)):
         started = ended = None
         if task.runtime is not None:
             own = parse_timestamp(str(task.executed_at)) if task.executed_at else None
+            if task.executed_at and own is None:
+                raise TraceError(
+                    f"{path}: task {task.task_id!r}: executedAt {task.executed_at!r} is not a date"
+                )
             if own is not None:
                 started = own[0].timestamp()
             else:
@@ -263,6 +275,15 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
                 anchored += 1
             assert started is not None
             ended = started + task.runtime
+        input_bytes = _file_bytes(path, task.inputs, sizes)
+        # An edge carries the files the parent wrote and the child reads: files read that
+        # no parent wrote are external input. Kept where "input minus the parents'
+        # outputs" (what replay assumes otherwise) gets it wrong.
+        written = {f for p in task_parents for f in tasks[p].outputs}
+        exact = _file_bytes(path, [f for f in task.inputs if f not in written], sizes) or 0
+        delivered = sum(outputs[p] or 0 for p in task_parents)
+        if exact != max(0, (input_bytes or 0) - delivered):
+            external[task.task_id] = exact
         columns.add(
             task_id=i,
             name=_program(task),
@@ -271,8 +292,8 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
             started=started,
             ended=ended,
             worker_host=task.machine,
-            input_bytes=_file_bytes(path, task.inputs, sizes),
-            output_bytes=_file_bytes(path, task.outputs, sizes),
+            input_bytes=input_bytes,
+            output_bytes=outputs[i],
             source_id=task.task_id,
         )
     machines = execution.get("machines", []) if isinstance(execution, dict) else []
@@ -302,6 +323,7 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
         "makespan_s": makespan if isinstance(makespan, int | float) else None,
         "source_format": "wfformat",
         "timing": timing,
+        "external_input_bytes": external,
         "wfformat": {
             "schema_version": document.get("schemaVersion"),
             "layout": "nested" if nested else "flat",
@@ -375,6 +397,7 @@ def to_wfformat(trace: Trace) -> dict[str, Any]:
     if anchor:
         parsed = parse_timestamp(anchor)
         anchor_us = round(parsed[0].timestamp() * 1e6) if parsed else None
+    exact = trace.metadata.get("external_input_bytes") or {}
     spec_tasks, files, exec_tasks = [], [], []
     hosts: list[str] = []
     for row in rows:
@@ -382,7 +405,7 @@ def to_wfformat(trace: Trace) -> dict[str, Any]:
         parents = [ids[p] for p in row["parents"] if p in ids]
         inputs = [f"{ids[p]}_output" for p in row["parents"] if p in ids and outputs[p] is not None]
         delivered = sum(outputs[p] or 0 for p in row["parents"] if p in ids)
-        external = (row["input_bytes"] or 0) - delivered
+        external = exact.get(row["source_id"], (row["input_bytes"] or 0) - delivered)
         if external > 0:
             files.append({"id": f"{task_id}_input", "sizeInBytes": int(external)})
             inputs.append(f"{task_id}_input")

@@ -3,7 +3,8 @@
 One planned task per source task (its final attempt; warm-up tasks are planned apart).
 Its duration is the recorded execution time (ended - started) x time-scale, its output
 the recorded output bytes x data-scale, its external input the recorded input bytes not
-delivered by its parents (input - sum of the parents' outputs, at least 0) x data-scale.
+delivered by its parents (input - sum of the parents' outputs, at least 0; or the exact
+figure an importer states in the metadata's ``external_input_bytes``) x data-scale.
 Tasks are ordered by source submission time (then task id), moved later only where a
 parent comes after them, so the order is the source's wherever the DAG allows.
 """
@@ -129,12 +130,13 @@ def build_plan(
     error_types = rows["error_type"].to_list()
     messages = rows["error_message"].to_list()
     plan.children = [0] * len(selected)
+    exact = trace.metadata.get("external_input_bytes") or {}
     for i in selected:
         ps = [in_plan[p] for p in parents[i]]
         for p in ps:
             plan.children[p] += 1
         delivered = sum(outputs[p] or 0 for p in parents[i])
-        external = max(0, (inputs[i] or 0) - delivered)
+        external = exact.get(sources[i], max(0, (inputs[i] or 0) - delivered))
         failure = None
         if status[i] in _FAILED and failures == "replay":
             failure = _failure_text(error_types[i], messages[i], status[i])
