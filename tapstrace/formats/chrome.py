@@ -46,9 +46,9 @@ def _events(trace: Trace) -> tuple[list[dict[str, Any]], int | None]:
         host = r["worker_host"] or "unknown host"
         worker = r["worker_id"] or (f"pid {r['worker_pid']}" if r["worker_pid"] else host)
         by_worker[(host, worker)].append(r)
+    counter_track = {"name": "tapstrace"}
     events: list[dict[str, Any]] = [
-        {"ph": "M", "name": "process_name", "pid": COUNTER_PID, "tid": 0,
-         "args": {"name": "tapstrace"}},  # fmt: skip
+        {"ph": "M", "name": "process_name", "pid": COUNTER_PID, "tid": 0, "args": counter_track}
     ]
     pids: dict[str, int] = {}
     next_tid: dict[int, int] = defaultdict(int)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -120,7 +121,7 @@ def test_chrome_slices_never_overlap_on_a_thread(wf15: Path) -> None:
         lanes[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"]))
     for spans in lanes.values():
         spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     assert len(lanes) == 5  # 4 lanes on node-1, 1 on node-2
     assert "tasks in flight" not in {e["name"] for e in doc["traceEvents"]}  # no client times
 
