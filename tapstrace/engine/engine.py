@@ -481,6 +481,9 @@ class Engine:
         future.received = received
         task.parent_futures = []
         task.args, task.kwargs = (), {}
+        # The executor future's callback holds the task: break the cycle so the result
+        # (a payload) is freed by reference counting, not at the next full collection.
+        task.executor_future = None
         if status is Status.OK:
             future.set_result(value)
         elif status is Status.CANCELLED:

@@ -187,10 +187,8 @@ def read_taps(path: Path, raw: bytes | None = None, sha256: str | None = None) -
             (v for k in _WORKER_KEYS if isinstance(v := executor["params"].get(k), int)), None
         )
     first = records[0].get("submit_time")
-    metadata = {
+    metadata: dict[str, Any] = {
         "run_id": columns.run_id,
-        "app": _plugin(config.get("app")),
-        "executor": executor,
         "workers": workers,
         "started_at": datetime.fromtimestamp(first, UTC).isoformat()
         if isinstance(first, int | float)
@@ -203,6 +201,11 @@ def read_taps(path: Path, raw: bytes | None = None, sha256: str | None = None) -
             "run_dir": str(path.parent),
         },
     }
+    app = _plugin(config.get("app"))
+    if app:  # Trace.app and .executor read these when present
+        metadata["app"] = app
+    if executor:
+        metadata["executor"] = executor
     return Trace(
         tasks=columns.frame(),
         metadata=metadata,

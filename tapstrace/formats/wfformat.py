@@ -309,15 +309,9 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
         timing["note"] = ANCHORED_NOTE
     if zone_note:
         timing["anchor_note"] = zone_note
-    metadata = {
+    metadata: dict[str, Any] = {
         "run_id": columns.run_id,
         "app": {"name": str(document.get("name") or path.stem), "params": {}},
-        "executor": {
-            "name": str(runtime_system.get("name")),
-            "params": {k: v for k, v in runtime_system.items() if k != "name"},
-        }
-        if isinstance(runtime_system, dict) and runtime_system.get("name")
-        else None,
         "workers": _workers(machines) if isinstance(machines, list) else None,
         "started_at": timing["anchor"],
         "makespan_s": makespan if isinstance(makespan, int | float) else None,
@@ -336,6 +330,11 @@ def read_wfformat(path: Path, raw: bytes | None = None, sha256: str | None = Non
             "machines": machines,
         },
     }
+    if isinstance(runtime_system, dict) and runtime_system.get("name"):
+        metadata["executor"] = {
+            "name": str(runtime_system["name"]),
+            "params": {k: v for k, v in runtime_system.items() if k != "name"},
+        }
     return Trace(
         tasks=columns.frame(),
         metadata=metadata,
