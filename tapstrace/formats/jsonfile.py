@@ -29,7 +29,9 @@ def parse_json(path: Path, raw: bytes, what: str = "JSON") -> Any:
     except UnicodeDecodeError:
         raise TraceError(f"{path}: not a text file, so not {what}") from None
     except json.JSONDecodeError as exc:
-        where = "ends early" if exc.pos >= len(raw.rstrip()) else f"line {exc.lineno}"
+        if exc.pos >= len(raw.rstrip()) or exc.msg.startswith("Unterminated"):
+            raise TraceError(f"{path}: invalid {what}: ends early (truncated?)") from None
+        where = f"line {exc.lineno} column {exc.colno}"
         raise TraceError(f"{path}: invalid {what}: {where} ({exc.msg})") from None
 
 
