@@ -92,11 +92,13 @@ CRASHING_RUN = textwrap.dedent(
 
     writer = TraceWriter(sys.argv[1], flush_interval=0.2)
     engine = Engine(build_executor("thread", max_threads=2), recorder=writer)
-    lock = threading.Lock()  # callbacks run on two threads: keep their lines whole
+
+    lock = threading.Lock()
 
     def done(future):
-        with lock:
-            print(f"done {future.task_id} {time.time()}", flush=True)
+        with lock:  # callbacks run on several threads: one whole line at a time
+            sys.stdout.write(f"done {future.task_id} {time.time()}\\n")
+            sys.stdout.flush()
 
     for _ in range(2000):
         engine.submit(sleep, 0.02).add_done_callback(done)
