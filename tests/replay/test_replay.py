@@ -217,7 +217,8 @@ def test_fidelity_random_dag_on_the_process_pool(tmp_path: Path) -> None:
     tasks = read_trace(source).tasks
     tasks = tasks.filter(~tasks["warmup"])
     seconds = (tasks["ended"] - tasks["started"]).dt.total_microseconds() / 1e6
-    assert tasks.height == 200 and seconds.min() > 0.015 and seconds.max() < 0.11
+    # drawn from 20-100 ms; a loaded machine oversleeps, so the upper bound is loose
+    assert tasks.height == 200 and seconds.min() > 0.015 and seconds.quantile(0.9) < 0.11
     result = replay(source, "process", params, runs_dir=tmp_path / "runs")
     assert result.report["statuses"] == {"ok": 200}
     assert result.difference is not None
