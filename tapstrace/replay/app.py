@@ -52,6 +52,7 @@ class Source:
             "run_id": trace.metadata.get("run_id"),
             "tasks": len(self.plan) + self.plan.skipped,
             "makespan_s": self.plan.source_makespan,
+            "partial": trace.partial,
         }
 
 
