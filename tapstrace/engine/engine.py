@@ -169,6 +169,24 @@ class Engine:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Schedule ``fn(*args, **kwargs)`` once every TaskFuture in its arguments is done."""
+        return self._submit(fn, args, kwargs, None)
+
+    def submit_source(
+        self, source_id: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> TaskFuture:
+        """``submit``, recording ``source_id`` (the task's id in another trace) in its records.
+
+        Replay uses it so that every replayed task names the source task it re-enacts.
+        """
+        return self._submit(fn, args, kwargs, source_id)
+
+    def _submit(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        source_id: str | None,
+    ) -> TaskFuture:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
         submitted = time.time()
@@ -183,6 +201,7 @@ class Engine:
         if self.data is not None:
             task.data = data
         task.warmup = self._warmup
+        task.source_id = source_id
         task.args = args
         task.kwargs = kwargs
         parents: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
@@ -515,6 +534,9 @@ class Engine:
             future.carried = data.carried
         task.parent_futures = []
         task.args, task.kwargs = (), {}
+        # The executor future's callback holds the task: break the cycle so the result
+        # (a payload) is freed by reference counting, not at the next full collection.
+        task.executor_future = None
         if status is Status.OK:
             future.set_result(value)
         elif status is Status.CANCELLED:

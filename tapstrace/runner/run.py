@@ -122,6 +122,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
                     "run_dir": str(run_dir),
                     "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
                     **environment(),
+                    **spec.app.describe(),
                 }
                 writer = TraceWriter(
                     trace_path,
