@@ -94,7 +94,10 @@ CRASHING_RUN = textwrap.dedent(
     engine = Engine(build_executor("thread", max_threads=2), recorder=writer)
 
     def done(future):
-        print(f"done {future.task_id} {time.time()}", flush=True)
+        # One write per line: print() writes the newline separately, so lines from two
+        # threads could interleave.
+        sys.stdout.write(f"done {future.task_id} {time.time()}\\n")
+        sys.stdout.flush()
 
     for _ in range(2000):
         engine.submit(sleep, 0.02).add_done_callback(done)

@@ -68,7 +68,9 @@ class DockingConfig(AppConfig):
     model: Model = Field("knn", description="Surrogate: knn (Tanimoto neighbours) or forest.")
     exhaustiveness: int = Field(4, ge=1, description="Vina search exhaustiveness.")
     threads: int = Field(1, ge=1, description="Threads per task (Vina cpu, OMP_NUM_THREADS, BLAS).")
-    seed: int = Field(0, description="Seed of the library draw, first batch, conformers, Vina.")
+    seed: int = Field(
+        0, ge=0, description="Seed of the library draw, first batch, conformers, Vina."
+    )
 
     @field_validator("receptor")
     @classmethod

@@ -71,11 +71,13 @@ def _receptor_file(receptor: str) -> Path:
     """The receptor text in a file named by its hash (Vina reads receptors from files)."""
     digest = hashlib.sha256(receptor.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / "tapstrace-docking" / f"{digest}.pdbqt"
-    if not path.exists():
+    if not path.exists():  # written whole under a unique name, then renamed into place
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")
-        partial.write_text(receptor)
-        partial.replace(path)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=path.name, suffix=".tmp", delete=False
+        ) as partial:
+            partial.write(receptor)
+        Path(partial.name).replace(path)
     return path
 
 
@@ -87,7 +89,8 @@ def _vina(receptor: str, center: list[float], size: list[float], seed: int, thre
     cached = getattr(_local, "vina", None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    vina = Vina(sf_name="vina", cpu=threads, seed=seed, verbosity=0)
+    # Vina reads seed 0 as "pick a random seed": shift ours so every seed is reproducible.
+    vina = Vina(sf_name="vina", cpu=threads, seed=seed + 1, verbosity=0)
     vina.set_receptor(str(_receptor_file(receptor)))
     vina.compute_vina_maps(center=list(center), box_size=list(size))
     _local.vina = (key, vina)

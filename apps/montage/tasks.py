@@ -181,6 +181,6 @@ def render(mosaic: str, out: str) -> str:
     """mViewer: a PNG of the mosaic (grey scale, logarithmic-Gaussian stretch)."""
     from MontagePy.main import mViewer
 
-    command = f"-ct 0 -gray {mosaic} -1s max gaussian-log -out {out}"
+    command = f'-ct 0 -gray "{mosaic}" -1s max gaussian-log -out "{out}"'
     _check("mViewer", mViewer(command, out, mode=2))
     return out

@@ -86,8 +86,13 @@ def test_receptor_preparation_and_one_docking() -> None:
     # Trimethoprim, a DHFR inhibitor: binds in the folate site.
     lig = ligand_pdbqt(embed_ligand("COc1cc(Cc2cnc(N)nc2N)cc(OC)c1OC", 0))
     assert lig.startswith(("REMARK", "ROOT")) and "TORSDOF" in lig
-    score = dock(lig, pdbqt, center, [16.0, 16.0, 16.0], 1, 0)
+    box = [16.0, 16.0, 16.0]
+    score = dock(lig, pdbqt, center, box, 1, 0)
     assert -12.0 < score < -5.0
+    # Reproducible: the same seed gives the same score, whatever the worker docked before.
+    other = ligand_pdbqt(embed_ligand("CC(=O)Oc1ccccc1C(=O)O", 0))
+    assert dock(other, pdbqt, center, box, 1, 0) < 0
+    assert dock(lig, pdbqt, center, box, 1, 0) == score
 
 
 def test_user_receptor_box_from_a_residue_of_the_file(tmp_path: Path) -> None:
