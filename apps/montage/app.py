@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
 
 
+def fits_images(folder: Path) -> list[Path]:
+    """The FITS files directly in ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in FITS_SUFFIXES)
+
+
 class MontageApp(App):
     """Synthesise (or find) the images, then run mProject, mOverlaps, mDiff, mFitplane,
     mBgModel, mBackground, mAdd and mViewer as tasks."""
@@ -45,10 +50,7 @@ class MontageApp(App):
         tile) by file name."""
         c = self.config
         if c.input_dir is not None:
-            paths = sorted(p for p in c.input_dir.iterdir() if p.suffix.lower() in FITS_SUFFIXES)
-            if not paths:
-                raise ValueError(f"--app.input-dir: no FITS images in {c.input_dir}")
-            return c.input_dir, {p.name: str(p) for p in paths}
+            return c.input_dir, {p.name: str(p) for p in fits_images(c.input_dir)}
         raw = work / "raw"
         raw.mkdir(parents=True)
         survey = c.survey().as_dict()
@@ -82,7 +84,7 @@ class MontageApp(App):
                 header,
                 str(folders["differences"] / f"diff_{k:05d}.fits"),
             )
-            fits.append(engine.submit(fit_plane, diff, projected[plus], projected[minus]))
+            fits.append(engine.submit(fit_plane, diff, plus, minus))
         model = engine.submit(background_model, list(projected.values()), fits, str(work))
         corrected = [
             engine.submit(subtract_background, image, model, str(folders["corrected"] / name))

@@ -8,8 +8,9 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from tapstrace.apps.extras import require
-from tapstrace.apps.montage.app import MontageApp
+from tapstrace.apps.montage.app import FITS_SUFFIXES, MontageApp, fits_images
 from tapstrace.apps.montage.sky import Survey
+from tapstrace.errors import ConfigError
 from tapstrace.plugins.config import AppConfig
 from tapstrace.plugins.registry import register
 
@@ -76,4 +77,8 @@ class MontageConfig(AppConfig):
 
     def build(self) -> MontageApp:
         require(self.name, "MontagePy", "astropy", "importlib_resources")
+        if self.input_dir is not None and not fits_images(self.input_dir):
+            raise ConfigError(
+                f"--app.input-dir: no FITS images ({', '.join(FITS_SUFFIXES)}) in {self.input_dir}"
+            )
         return MontageApp(self)

@@ -81,6 +81,8 @@ def test_mosaic_covers_every_tile_and_levels_backgrounds(
         parents = [by_id[p].name for p in r.parents]
         if r.name == "difference":  # exactly its two projections and the header
             assert sorted(parents) == ["make_header", "project", "project"]
+        if r.name == "fit_plane":
+            assert parents == ["difference"]
         if r.name == "project":
             assert sorted(parents) == ["make_header", "make_tile"]
         if r.name == "subtract_background":
@@ -113,3 +115,9 @@ def test_cli_run_on_the_users_own_images(tmp_path: Path) -> None:
         "run", "montage", "--executor", "thread", "--app.input-dir", "nowhere", cwd=tmp_path
     )  # fmt: skip
     assert missing.returncode == 2 and "--app.input-dir" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = tapstrace_cli(
+        "run", "montage", "--executor", "thread", "--app.input-dir", "empty", cwd=tmp_path
+    )  # fmt: skip
+    assert empty.returncode == 2
+    assert "--app.input-dir: no FITS images (.fits, .fit, .fts) in empty" in empty.stderr
