@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from tapstrace.apps.blas import pin_blas_threads
+from tapstrace.apps.threads import limit_threads
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.future import TaskFuture
 from tapstrace.plugins.config import App, AppConfig
@@ -44,7 +44,7 @@ def make_tile(seed: int, i: int, j: int, block: int, n: int, blas_threads: int =
     row is strictly diagonally dominant and A is symmetric positive definite. Each tile
     has its own random stream, so any tile can be regenerated alone (the check does).
     """
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     rng = np.random.default_rng([seed, i, j])
     tile = rng.random((block, block))
     if i == j:
@@ -54,7 +54,7 @@ def make_tile(seed: int, i: int, j: int, block: int, n: int, blas_threads: int =
 
 def potrf(a_kk: np.ndarray, blas_threads: int = 1) -> np.ndarray:
     """L_kk = cholesky(A_kk) (lower)."""
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     return np.linalg.cholesky(a_kk)
 
 
@@ -62,19 +62,19 @@ def trsm(l_kk: np.ndarray, a_ik: np.ndarray, blas_threads: int = 1) -> np.ndarra
     """L_ik = A_ik · L_kk⁻ᵀ (a triangular solve)."""
     from scipy.linalg import solve_triangular
 
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     return solve_triangular(l_kk, a_ik.T, lower=True).T
 
 
 def syrk(a_ii: np.ndarray, l_ik: np.ndarray, blas_threads: int = 1) -> np.ndarray:
     """A_ii - L_ik · L_ikᵀ (update of a diagonal tile)."""
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     return a_ii - l_ik @ l_ik.T
 
 
 def gemm(a_ij: np.ndarray, l_ik: np.ndarray, l_jk: np.ndarray, blas_threads: int = 1) -> np.ndarray:
     """A_ij - L_ik · L_jkᵀ (update of an off-diagonal tile)."""
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     return a_ij - l_ik @ l_jk.T
 
 
@@ -92,7 +92,7 @@ def check_tile(
 
     ``row_i`` and ``row_j`` are L_i0..L_ij and L_j0..L_jj: (L·Lᵀ)_ij = Σ_k L_ik·L_jkᵀ.
     """
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     a_ij = make_tile(seed, i, j, block, n)
     product = sum((l_ik @ l_jk.T for l_ik, l_jk in zip(row_i, row_j, strict=True)),
                   np.zeros_like(a_ij))  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -35,9 +36,20 @@ def test_user_module_does_not_shadow_ours(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_has_no_top_level_plugin_packages(tmp_path: Path) -> None:
+    # Build from a copy of the tracked files: setuptools leaves build/ behind in the tree
+    # it builds, and stale files there could leak into later wheels.
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    source = tmp_path / "src"
+    for name in files:
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, target)
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+         "-w", str(tmp_path), str(source)],
         check=True,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("tapstrace-*.whl")

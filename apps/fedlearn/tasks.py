@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tapstrace.apps.blas import pin_blas_threads
 from tapstrace.apps.fedlearn.model import forward, loss_and_grads
+from tapstrace.apps.threads import limit_threads
 
 
 def local_train(
@@ -28,7 +28,7 @@ def local_train(
     blas_threads: int = 1,
 ) -> dict[str, Any]:
     """Mini-batch SGD on one client's data, starting from the global model."""
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     params = [p.copy() for p in state["params"]]
     rng = np.random.default_rng(seed)
     steps, losses = 0, []
@@ -80,7 +80,7 @@ def evaluate(
     state: dict[str, Any], x: np.ndarray, y: np.ndarray, blas_threads: int = 1
 ) -> dict[str, Any]:
     """Accuracy of the model on the test set, with the round's training facts."""
-    pin_blas_threads(blas_threads)
+    limit_threads(blas_threads, "numpy")
     probs, _ = forward(state["params"], x)
     accuracy = float((probs.argmax(axis=1) == y).mean())
     loss = float(-np.log(probs[np.arange(len(y)), y] + 1e-12).mean())
