@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tapstrace.cli.analyze import analyze
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
 from tapstrace.cli.options import help_text, layer_from_params, type_label
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
@@ -229,3 +230,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"tapstrace: error: {exc}", err=True)
         sys.exit(2)
     sys.exit(0)
+
+
+cli.add_command(analyze)
