@@ -103,10 +103,6 @@ def _check_keys(table: pl.DataFrame, by: list[str]) -> None:
         )
 
 
-def _as_text(keys: list[str]) -> list[pl.Expr]:
-    return [pl.col(k).cast(pl.String).alias(k) for k in keys]
-
-
 def compare(
     table: pl.DataFrame, by: list[str], baseline: Baseline | None = None, base_label: str = ""
 ) -> pl.DataFrame:
@@ -118,67 +114,48 @@ def compare(
     """
     _check_keys(table, by)
     present = {src: dst for src, dst in COMPARED.items() if src in table.columns}
-    grouped = (
-        table.lazy()
-        .with_columns(_as_text(by))
-        .group_by(by)
+    groups = (
+        table.group_by(by)
         .agg(pl.len().alias("traces"), *(pl.col(s).mean().alias(d) for s, d in present.items()))
         .sort(by, nulls_last=True)
-        .collect()
     )
     if baseline is None:
-        return grouped
-    return with_ratios(grouped, table, by, baseline, base_label)
+        return groups
+    base, keep = _baseline_values(groups, table, baseline, base_label)
+    base = base.rename({c: f"{c}__base" for c in base.columns if c not in keep})
+    joined = (
+        groups.join(base, on=keep, how="left", nulls_equal=True)
+        if keep
+        else groups.join(base, how="cross")
+    )
+    ratios = [
+        (pl.col(m) / pl.col(f"{m}__base")).alias(f"{m}_ratio")
+        for m in RATIOS
+        if m in joined.columns and f"{m}__base" in joined.columns
+    ]
+    return joined.with_columns(ratios).select(pl.exclude("^.*__base$"))
 
 
-def _baseline_rows(
-    groups: pl.DataFrame, table: pl.DataFrame, by: list[str], baseline: Baseline, base_label: str
+def _baseline_values(
+    groups: pl.DataFrame, table: pl.DataFrame, baseline: Baseline, base_label: str
 ) -> tuple[pl.DataFrame, list[str]]:
-    """The baseline's metric values and the keys to match each row with them."""
+    """The baseline's metric values, and the keys that pair each group with them."""
     if baseline.trace is not None:
-        rows = table.filter(pl.col("label") == base_label)
+        rows = table.filter(pl.col("label") == base_label).head(1)
         present = {s: d for s, d in COMPARED.items() if s in rows.columns}
-        return rows.select(*(pl.col(s).alias(d) for s, d in present.items())).head(1), []
-    keep = [k for k in by if k not in baseline.keys]
+        return rows.select(*(pl.col(s).alias(d) for s, d in present.items())), []
     chosen = groups.filter(*(pl.col(k).cast(pl.String) == v for k, v in baseline.keys.items()))
     if chosen.height == 0:
-        values = sorted(
-            {",".join(f"{k}={r[k]}" for k in baseline.keys) for r in groups.iter_rows(named=True)}
-        )
+        found = groups.select(
+            pl.concat_str(
+                [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String)) for k in baseline.keys],
+                separator=",",
+            )
+        ).to_series()
         raise UserError(
-            f"--baseline {baseline.describe()}: no trace matches (found {'; '.join(values)})"
+            f"--baseline {baseline.describe()}: no trace matches "
+            f"(found {'; '.join(sorted(set(found.drop_nulls().to_list())))})"
         )
-    return chosen.drop([*baseline.keys, "traces"], strict=False), keep
-
-
-def with_ratios(
-    frame: pl.DataFrame,
-    table: pl.DataFrame,
-    by: list[str],
-    baseline: Baseline,
-    base_label: str = "",
-    groups: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """``frame`` with ``<metric>_ratio`` columns against the baseline's values.
-
-    ``frame`` holds the compared metrics under their short names (a comparison table),
-    or the per-trace columns (then pass the comparison as ``groups``).
-    """
-    groups = frame if groups is None else groups
-    base, keep = _baseline_rows(groups, table, by, baseline, base_label)
-    base = base.rename({c: f"{c}__base" for c in base.columns if c not in keep})
-    keyed = frame.with_columns(_as_text(keep)) if keep else frame
-    joined = keyed.join(base, on=keep, how="left") if keep else keyed.join(base, how="cross")
-    ratios = []
-    for metric in RATIOS:
-        source = metric if metric in joined.columns else _per_trace_name(metric)
-        if source in joined.columns and f"{metric}__base" in joined.columns:
-            ratios.append((pl.col(source) / pl.col(f"{metric}__base")).alias(f"{metric}_ratio"))
-    out = joined.with_columns(ratios).drop([c for c in joined.columns if c.endswith("__base")])
-    if keep and frame is not groups:  # restore the per-trace key types
-        out = out.with_columns(frame.select(keep))
-    return out
-
-
-def _per_trace_name(short: str) -> str:
-    return next((src for src, dst in COMPARED.items() if dst == short), short)
+    grouping = groups.columns[: groups.columns.index("traces")]
+    keep = [k for k in grouping if k not in baseline.keys]
+    return chosen.drop([*baseline.keys, "traces"]), keep

@@ -36,7 +36,8 @@ def _parents_received(tasks: Tasks) -> np.ndarray:
     dag = task_dag(tasks)
     received = final["received"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     latest = np.full(final.height, -np.inf)
-    np.maximum.at(latest, dag.target, received[dag.source])
+    with np.errstate(invalid="ignore"):  # NaN (an unknown time) propagates, as it should
+        np.maximum.at(latest, dag.target, received[dag.source])
     latest[np.isneginf(latest)] = np.nan
     return latest
 

@@ -53,7 +53,7 @@ def gantt(plots: TracePlots) -> alt.TopLevelMixin | None:
         )
         subtitle = (
             f"{plots.tasks} tasks in time bins (colour: the function that ran longest in the "
-            "bin); black outline: critical path"
+            "bin); black line: critical path"
         )
     else:
         bars = (
@@ -70,11 +70,15 @@ def gantt(plots: TracePlots) -> alt.TopLevelMixin | None:
         subtitle = f"{plots.tasks} tasks; black outline: critical path (execution times)"
     layers: list[Any] = [bars]
     if plots.critical.height:
-        layers.append(
-            alt.Chart(plots.critical)
-            .mark_bar(height={"band": 0.8}, fillOpacity=0, stroke="black", strokeWidth=1.5)
-            .encode(x=x, x2="end:Q", y=y, tooltip=["task_id:Q", "function:N"])
+        path = alt.Chart(plots.critical).encode(
+            x=x, x2="end:Q", y=y, tooltip=["task_id:Q", "function:N"]
         )
+        if plots.gantt_aggregated:  # a line through the row: outlines would hide the bins
+            layers.append(path.mark_rule(color="black", strokeWidth=2))
+        else:
+            layers.append(
+                path.mark_bar(height={"band": 0.8}, fillOpacity=0, stroke="black", strokeWidth=1.5)
+            )
     return alt.layer(*layers).properties(
         title=alt.Title(f"Gantt timeline: {plots.label}", subtitle=subtitle),
         width=WIDTH,

@@ -100,10 +100,12 @@ def analyze(
     result = batch.analyze(
         paths, by=keys, baseline=chosen, include_warmup=include_warmup, keep=keep
     )
+    if not result.summaries and len(result.errors) == 1:
+        raise UserError(": ".join(result.errors[0]))
     for path, message in result.errors:
         click.echo(f"tapstrace: error: {path}: {message}", err=True)
     if not result.summaries:
-        raise UserError("no trace could be analysed")
+        raise UserError(f"none of the {len(result.errors)} paths holds a readable trace")
     target = out or (DEFAULT_REPORT if plot else None)
     written: list[Path] = []
     if target is not None:
