@@ -45,17 +45,22 @@ def _parents_received(tasks: Tasks) -> np.ndarray:
 def task_overheads(trace: Trace | Tasks) -> pl.DataFrame:
     """One row per attempt: the overhead components, execution and round trip (seconds).
 
-    Columns: task_id, attempt, name, worker, status, is_final, parents_received,
-    engine, queueing, launch, execution, return, round_trip (received - dispatched).
+    Columns: task_id, attempt, node, name, worker, status, is_final, parents_received,
+    engine, queueing, launch, execution, return, round_trip (received - dispatched),
+    has_parents (the task has a parent in the trace).
     """
     tasks = as_tasks(trace)
     return tasks.cached("overheads", lambda: _task_overheads(tasks))
 
 
 def _task_overheads(tasks: Tasks) -> pl.DataFrame:
-    latest = pl.Series("parents_received", _parents_received(tasks), nan_to_null=True)
     attempts = tasks.attempts
-    has_parents = pl.col("parents").list.len() > 0
+    nodes = attempts["node"]
+    latest = pl.Series(_parents_received(tasks), nan_to_null=True).gather(nodes)
+    # Parents present in the trace (a partial trace may name parents it does not hold).
+    dag = task_dag(tasks)
+    parented = pl.Series(np.bincount(dag.target, minlength=dag.nodes) > 0).gather(nodes)
+    has_parents = pl.lit(parented)
     retry = (pl.col("attempt") > 1) & (pl.col("task_id") == pl.col("task_id").shift(1))
     return attempts.select(
         "task_id",
@@ -65,9 +70,9 @@ def _task_overheads(tasks: Tasks) -> pl.DataFrame:
         "worker",
         "status",
         "is_final",
-        pl.when(has_parents).then(latest.gather(attempts["node"])).alias("parents_received"),
+        pl.when(has_parents).then(pl.lit(latest)).alias("parents_received"),
         pl.when(has_parents & (pl.col("attempt") == 1))
-        .then(pl.col("ready") - latest.gather(attempts["node"]))
+        .then(pl.col("ready") - pl.lit(latest))
         .alias("engine"),
         pl.when(retry)
         .then(pl.col("dispatched") - pl.col("received").shift(1))

@@ -226,3 +226,18 @@ def test_summary_is_json_ready_and_flattens(trace: Trace) -> None:
     assert flat["transfer.r2"] == approx(6.4**2 / (10080 * 0.032))
     assert "critical_path.task_ids" not in flat and "functions" not in flat
     assert all(not isinstance(v, dict | list) for v in flat.values())
+
+
+def test_parents_missing_from_the_trace_are_dropped(tmp_path: Path) -> None:
+    """A partial trace can name parents it never recorded: task 1 is not in it."""
+    rows = [
+        row(2, (0, 0.5, 0.5, 0.6, 1.6, 1.7), parents=[1]),
+        row(3, (0, 1.8, 1.8, 1.9, 2.9, 3.0), parents=[2]),
+    ]
+    tasks = prepare(write_trace(tmp_path / "partial.arrow", rows))
+    assert metrics.data_volumes(tasks)["dangling_parents"] == 1
+    over = metrics.task_overheads(tasks)
+    assert over["has_parents"].to_list() == [False, True]
+    assert over["engine"].to_list() == [None, approx(0.1)]
+    observed = metrics.critical_path(tasks, "overheads")
+    assert observed.task_ids == [2, 3] and observed.length_s == approx(3.0)
