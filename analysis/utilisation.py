@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from tapstrace.trace.reader import Trace
 
 
-def _runs(tasks: Tasks) -> pl.DataFrame:
-    """Attempts with both a start and an end."""
+def runs(tasks: Tasks) -> pl.DataFrame:
+    """Attempts that ran: those with both a start and an end time."""
     return tasks.attempts.filter(pl.col("started").is_not_null() & pl.col("ended").is_not_null())
 
 
@@ -35,9 +35,9 @@ def concurrency(trace: Trace | Tasks) -> pl.DataFrame:
 
 
 def _concurrency(tasks: Tasks) -> pl.DataFrame:
-    runs = _runs(tasks)
-    starts = np.sort(runs["started"].to_numpy())
-    ends = np.sort(runs["ended"].to_numpy())
+    ran = runs(tasks)
+    starts = np.sort(ran["started"].to_numpy())
+    ends = np.sort(ran["ended"].to_numpy())
     times = np.unique(np.concatenate([starts, ends]))
     running = np.searchsorted(starts, times, "right") - np.searchsorted(ends, times, "right")
     return pl.DataFrame({"time": times, "running": running.astype(np.int64)})
@@ -105,12 +105,12 @@ def _worker_utilisation(tasks: Tasks) -> pl.DataFrame:
     }
     if span is None or span <= 0 or window.start is None or window.end is None:
         return pl.DataFrame(schema=schema)
-    runs = _runs(tasks).filter(pl.col("worker").is_not_null())
+    ran = runs(tasks).filter(pl.col("worker").is_not_null())
     # Sort by worker, then start, with one integer key (a worker code and the start in
     # microseconds), which sorts much faster than a string column.
     code = pl.col("worker").cast(pl.Categorical).to_physical().cast(pl.Int64)
     micros = ((pl.col("started") - window.start) * 1e6).round().cast(pl.Int64)
-    ordered = runs.select(
+    ordered = ran.select(
         "worker", "started", "ended", "execution", (code * (1 << 42) + micros).alias("key")
     ).sort("key")
     # Time with nothing running on a worker: before its first start, after its last end,

@@ -17,7 +17,7 @@ from tapstrace.analysis.critical import critical_path
 from tapstrace.analysis.metrics import workers
 from tapstrace.analysis.overhead import COMPONENTS, task_overheads
 from tapstrace.analysis.tasks import Tasks
-from tapstrace.analysis.utilisation import concurrency_binned
+from tapstrace.analysis.utilisation import concurrency_binned, runs
 
 #: Most rows handed to one chart layer.
 MAX_MARKS = 4000
@@ -64,26 +64,27 @@ class TracePlots:
 
 
 def _runs(tasks: Tasks) -> pl.DataFrame:
-    return tasks.attempts.filter(
-        pl.col("started").is_not_null()
-        & pl.col("ended").is_not_null()
-        & pl.col("worker").is_not_null()
-    ).select(
-        "task_id",
-        "attempt",
-        "is_final",
-        "worker",
-        "started",
-        "ended",
-        pl.col("name").alias("function"),
+    """Attempts that ran on a known worker, as Gantt bars."""
+    return (
+        runs(tasks)
+        .filter(pl.col("worker").is_not_null())
+        .select(
+            "task_id",
+            "attempt",
+            "is_final",
+            "worker",
+            "started",
+            "ended",
+            pl.col("name").alias("function"),
+        )
     )
 
 
-def _rows(runs: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+def _rows(bars: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """Each run's Gantt row (its worker, or a group of workers) and the row's size."""
-    names = runs["worker"].unique().sort()
+    names = bars["worker"].unique().sort()
     if names.len() <= MAX_GANTT_ROWS:
-        return runs.with_columns(pl.col("worker").alias("row"), pl.lit(1).alias("size")), "worker"
+        return bars.with_columns(pl.col("worker").alias("row"), pl.lit(1).alias("size")), "worker"
     per = -(-names.len() // MAX_GANTT_ROWS)  # ceiling division
     groups = pl.DataFrame({"worker": names, "rank": np.arange(names.len())}).with_columns(
         (pl.col("rank") // per).alias("group")
@@ -94,10 +95,10 @@ def _rows(runs: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     groups = groups.join(labels, on="group").with_columns(
         pl.format("{} (+{})", "first", pl.col("size") - 1).alias("row")
     )
-    return runs.join(groups.select("worker", "row", "size"), on="worker"), f"group of {per} workers"
+    return bars.join(groups.select("worker", "row", "size"), on="worker"), f"group of {per} workers"
 
 
-def _aggregate(runs: pl.DataFrame, start: float, end: float, rows: int) -> pl.DataFrame:
+def _aggregate(bars: pl.DataFrame, start: float, end: float, rows: int) -> pl.DataFrame:
     """Per row and time bin: the function that ran longest and the busy share."""
     bins = int(np.clip(MAX_MARKS // max(rows, 1), 10, 300))
     width = (end - start) / bins or 1.0
@@ -105,7 +106,7 @@ def _aggregate(runs: pl.DataFrame, start: float, end: float, rows: int) -> pl.Da
     last = ((pl.col("ended") - start) / width).floor().cast(pl.Int64).clip(0, bins - 1)
     edge = pl.col("bin").cast(pl.Float64) * width + start
     return (
-        runs.lazy()
+        bars.lazy()
         .with_columns(pl.int_ranges(first, last + 1).alias("bin"))
         .explode("bin")
         .with_columns(
@@ -179,14 +180,13 @@ def _thin(frame: pl.DataFrame, most: int) -> pl.DataFrame:
 
 def plot_data(tasks: Tasks) -> TracePlots:
     """The plot datasets of one prepared trace."""
-    runs = _runs(tasks)
-    runs, rows_are = _rows(runs)
+    bars, rows_are = _rows(_runs(tasks))
     window = tasks.window
-    aggregated = runs.height > MAX_MARKS
+    aggregated = bars.height > MAX_MARKS
     if aggregated and window.start is not None and window.end is not None:
-        gantt = _aggregate(runs, window.start, window.end, runs["row"].n_unique())
+        gantt = _aggregate(bars, window.start, window.end, bars["row"].n_unique())
     else:
-        gantt = runs.select(
+        gantt = bars.select(
             "row",
             pl.col("started").alias("start"),
             pl.col("ended").alias("end"),
@@ -196,7 +196,7 @@ def plot_data(tasks: Tasks) -> TracePlots:
         )
     path = critical_path(tasks).task_ids
     critical = (
-        runs.filter(pl.col("is_final") & pl.col("task_id").is_in(path))
+        bars.filter(pl.col("is_final") & pl.col("task_id").is_in(path))
         .sort("started")
         .select(
             "row",
