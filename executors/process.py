@@ -15,10 +15,16 @@ from tapstrace.engine.executor import PoolExecutor
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
+_process_id: tuple[int, str] = (-1, "")
+
 
 def process_id() -> str:
-    """Worker id of a pool process: host:pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Worker id of a pool process: host:pid (cached per process, fork-safe)."""
+    global _process_id
+    pid = os.getpid()
+    if _process_id[0] != pid:
+        _process_id = (pid, f"{socket.gethostname()}:{pid}")
+    return _process_id[1]
 
 
 @register("executor")

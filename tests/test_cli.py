@@ -105,3 +105,21 @@ def test_run_record_show_and_config_round_trip(tmp_path: Path) -> None:
     assert "max_threads" not in three.config["executor"]
     assert three.tasks.height == 8
     assert three.tasks.filter(pl.col("status") != "ok").height == 0
+
+
+def test_show_partial_trace(tmp_path: Path) -> None:
+    from tapstrace.engine import Engine
+    from tapstrace.trace import TraceWriter
+    from tests.conftest import build_executor
+    from tests.tasks import identity
+
+    writer = TraceWriter(tmp_path / "partial.arrow")
+    with Engine(build_executor("thread", max_threads=2), recorder=writer) as engine:
+        engine.wait([engine.submit(identity, i) for i in range(3)])
+    writer.flush()  # never closed: what a killed run leaves
+    result = tapstrace_cli("show", "partial.arrow", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "partial" in result.stdout and "3 ok" in result.stdout
+    as_json = tapstrace_cli("show", "--json", "partial.arrow", cwd=tmp_path)
+    assert '"partial": true' in as_json.stdout
+    writer.close()

@@ -30,7 +30,7 @@ def test_submit_map_wait_as_completed(engine: Engine, recorder: MemoryRecorder) 
     engine.shutdown()
     assert len(recorder.records) == 1 + 3 + 5
     record = final(recorder)[f.task_id]
-    assert record.status is Status.OK and record.name == "add"
+    assert record.status == Status.OK and record.name == "add"
     assert record.submitted <= record.ready <= record.dispatched <= record.started
     assert record.started <= record.ended <= record.received
     assert record.worker_host and record.worker_pid and record.worker_id
@@ -62,8 +62,16 @@ def test_nested_futures_are_dependencies(engine: Engine, recorder: MemoryRecorde
     assert kw.result(timeout=60) == 3
     engine.shutdown()
     records = final(recorder)
-    assert records[nested.task_id].parents == [a.task_id, b.task_id, c.task_id, d.task_id]
-    assert records[kw.task_id].parents == [a.task_id, b.task_id]
+    assert records[nested.task_id].parents == (
+        a.task_id,
+        b.task_id,
+        c.task_id,
+        d.task_id,
+    )
+    assert records[kw.task_id].parents == (
+        a.task_id,
+        b.task_id,
+    )
     parents_done = max(records[p].received for p in records[nested.task_id].parents)
     assert records[nested.task_id].ready >= parents_done
 
@@ -73,7 +81,7 @@ def test_same_future_twice_is_one_parent(engine: Engine, recorder: MemoryRecorde
     b = engine.submit(add, a, a)
     assert b.result(timeout=60) == 4
     engine.shutdown()
-    assert final(recorder)[b.task_id].parents == [a.task_id]
+    assert final(recorder)[b.task_id].parents == (a.task_id,)
 
 
 def test_failure_propagates_as_dependency_error(engine: Engine, recorder: MemoryRecorder) -> None:
@@ -88,13 +96,13 @@ def test_failure_propagates_as_dependency_error(engine: Engine, recorder: Memory
         grandchild.result(timeout=60)
     engine.shutdown()
     records = final(recorder)
-    assert records[bad.task_id].status is Status.FAILED
+    assert records[bad.task_id].status == Status.FAILED
     assert records[bad.task_id].error_type == "ValueError"
     assert records[bad.task_id].error_message == "kaput"
     assert records[bad.task_id].started is not None  # the worker measured the attempt
-    assert records[child.task_id].status is Status.DEPENDENCY_FAILED
+    assert records[child.task_id].status == Status.DEPENDENCY_FAILED
     assert str(bad.task_id) in records[child.task_id].error_message
-    assert records[grandchild.task_id].status is Status.DEPENDENCY_FAILED
+    assert records[grandchild.task_id].status == Status.DEPENDENCY_FAILED
 
 
 def test_cancel_before_dispatch_fails_children(engine: Engine, recorder: MemoryRecorder) -> None:
@@ -107,9 +115,9 @@ def test_cancel_before_dispatch_fails_children(engine: Engine, recorder: MemoryR
         child.result(timeout=60)
     engine.shutdown()
     records = final(recorder)
-    assert records[waiting.task_id].status is Status.CANCELLED
-    assert records[child.task_id].status is Status.DEPENDENCY_FAILED
-    assert records[slow.task_id].status is Status.OK
+    assert records[waiting.task_id].status == Status.CANCELLED
+    assert records[child.task_id].status == Status.DEPENDENCY_FAILED
+    assert records[slow.task_id].status == Status.OK
 
 
 def test_shutdown_cancel_futures_records_everything(executor_name: str) -> None:
@@ -135,9 +143,9 @@ def test_worker_death_is_recorded() -> None:
     e.shutdown()
     records = final(recorder)
     assert len(recorder.records) == 5
-    assert records[doomed.task_id].status is Status.FAILED
+    assert records[doomed.task_id].status == Status.FAILED
     assert records[doomed.task_id].error_type == "BrokenProcessPool"
-    assert records[later.task_id].status is Status.DEPENDENCY_FAILED
+    assert records[later.task_id].status == Status.DEPENDENCY_FAILED
 
 
 def test_retries_record_every_attempt(executor_name: str, tmp_path) -> None:

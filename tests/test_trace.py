@@ -84,7 +84,7 @@ def test_unfinalised_stream_reads_as_partial(tmp_path: Path) -> None:
 
 CRASHING_RUN = textwrap.dedent(
     """
-    import sys, time
+    import sys, threading, time
     from tapstrace.engine import Engine
     from tapstrace.trace import TraceWriter
     from tests.conftest import build_executor
@@ -93,8 +93,12 @@ CRASHING_RUN = textwrap.dedent(
     writer = TraceWriter(sys.argv[1], flush_interval=0.2)
     engine = Engine(build_executor("thread", max_threads=2), recorder=writer)
 
+    lock = threading.Lock()
+
     def done(future):
-        print(f"done {future.task_id} {time.time()}", flush=True)
+        with lock:  # callbacks run on several threads: one whole line at a time
+            sys.stdout.write(f"done {future.task_id} {time.time()}\\n")
+            sys.stdout.flush()
 
     for _ in range(2000):
         engine.submit(sleep, 0.02).add_done_callback(done)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tapstrace.cli.analyze import analyze
@@ -155,14 +156,14 @@ def list_plugins(kind: str | None) -> None:
         table.add_column("default and description")
         for name, cls in plugins.items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            table.add_row(name, "", "", doc, end_section=not cls.model_fields)
+            table.add_row(name, "", "", escape(doc), end_section=not cls.model_fields)
             fields = list(cls.model_fields.items())
             for i, (field, info) in enumerate(fields):
                 table.add_row(
                     "",
                     field.replace("_", "-"),
                     type_label(info.annotation),
-                    help_text(info),
+                    escape(help_text(info)),  # descriptions are text, not rich markup
                     end_section=i == len(fields) - 1,
                 )
         if not plugins:

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from tapstrace.engine.dataflow import collect_call, replace_call
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
-from tapstrace.engine.record import Recorder, Status, TaskRecord
+from tapstrace.engine.record import Recorder, Row, Status
 from tapstrace.engine.sizes import SizeMode
-from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
+from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper
 
 if TYPE_CHECKING:
     from tapstrace.engine.worker import DataResolver
@@ -72,7 +72,7 @@ class _Task:
         self.state = _State.WAITING
         self.args: tuple[Any, ...] = ()
         self.kwargs: dict[str, Any] = {}
-        self.parents: list[int] = []
+        self.parents: tuple[int, ...] = ()
         self.parent_futures: list[TaskFuture] = []
         self.submitted = 0.0
         self.ready: float | None = None
@@ -82,6 +82,9 @@ class _Task:
         self.waiting = 0
         self.warmup = False
         self.source_id: str | None = None
+
+
+_NO_REPORT: tuple[None, ...] = (None,) * 10  # a WorkerReport with nothing measured
 
 
 def _task_name(fn: Callable[..., Any]) -> str:
@@ -139,7 +142,8 @@ class Engine:
         self._warmup = False
         self._closed = False
         self._worker_id = executor.worker_id_function()
-        self._listeners: list[Callable[[TaskRecord], None]] = []
+        self._listeners: list[Callable[[Row], None]] = []
+        self._on_pool_future = self._pool_future_done  # one bound method for all tasks
         self.submitted = 0
         self.finished = 0
 
@@ -166,7 +170,7 @@ class Engine:
             self._dispatch(task)
             return future
         unique = list({id(p): p for p in parents}.values())
-        task.parents = [p.task_id for p in unique]
+        task.parents = tuple(p.task_id for p in unique)
         task.parent_futures = unique
         if self._can_go_native(task, unique):
             task.native = True
@@ -260,8 +264,10 @@ class Engine:
         finally:
             self._warmup = previous
 
-    def add_listener(self, listener: Callable[[TaskRecord], None]) -> None:
-        """Call ``listener(record)`` for every record (progress bars, live views)."""
+    def add_listener(self, listener: Callable[[Row], None]) -> None:
+        """Call ``listener(row)`` for every record, a plain tuple in TaskRecord field order
+        (``TaskRecord._make(row)`` names the fields). Runs on executor callback threads:
+        keep it short."""
         self._listeners.append(listener)
 
     @property
@@ -326,7 +332,9 @@ class Engine:
         self._dispatch(task)
 
     def _dispatch(self, task: _Task) -> None:
-        task.state = _State.DISPATCHING
+        # DISPATCHED before the executor sees the task: its callback may finish the task
+        # (state DONE) before submit even returns.
+        task.state = _State.DISPATCHED
         wrapper = TaskWrapper(
             task.fn, task.id, self.size_mode, self._worker_id, task.native, self.data
         )
@@ -339,10 +347,18 @@ class Engine:
         task.executor_future = future
         if not self.retries:
             task.args, task.kwargs = (), {}  # release payloads as soon as they are handed over
-        with self._lock:
-            if task.state is _State.DISPATCHING:
-                task.state = _State.DISPATCHED
-        future.add_done_callback(functools.partial(self._executor_done, task))
+        if type(future) is concurrent.futures.Future:
+            # Carry the task on the future and share one bound callback: no per-task
+            # closure to allocate (and for the GC to trace) on the hot path.
+            future._tapstrace_task = task  # type: ignore[attr-defined]
+            future.add_done_callback(self._on_pool_future)
+        else:
+            future.add_done_callback(functools.partial(self._executor_done, task))
+
+    def _pool_future_done(self, future: concurrent.futures.Future[Any]) -> None:
+        task = future._tapstrace_task  # type: ignore[attr-defined]
+        del future._tapstrace_task  # type: ignore[attr-defined]
+        self._executor_done(task, future)
 
     def _executor_done(self, task: _Task, future: Any) -> None:
         try:
@@ -390,7 +406,7 @@ class Engine:
 
     def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
         if isinstance(exc, TaskFailed):
-            report: WorkerReport | None = exc.report
+            report: tuple[Any, ...] | None = exc.report
             error = (exc.error_type, exc.message)
             user_exc: BaseException = exc.cause if exc.cause is not None else exc
         else:
@@ -407,7 +423,7 @@ class Engine:
         task: _Task,
         status: Status,
         received: float | None = None,
-        report: WorkerReport | None = None,
+        report: tuple[Any, ...] | None = None,
         *,
         error: tuple[str, str] | None = None,
         value: Any = None,
@@ -425,37 +441,23 @@ class Engine:
         if ready is None and task.native and status is not Status.DEPENDENCY_FAILED:
             ready = max((p.received or task.submitted for p in task.parent_futures),
                         default=task.submitted)  # fmt: skip
-        record = TaskRecord(
-            run_id=self.run_id,
-            task_id=task.id,
-            name=task.name,
-            parents=task.parents,
-            attempt=task.attempt,
-            status=status,
-            submitted=task.submitted,
-            error_type=error[0] if error else None,
-            error_message=error[1] if error else None,
-            ready=ready,
-            dispatched=task.dispatched,
-            received=received,
-            warmup=task.warmup,
-            source_id=task.source_id,
+        error_type, error_message = error if error is not None else (None, None)
+        if report is None:
+            report = _NO_REPORT
+        started, ended, host, pid, worker_id, in_bytes, out_bytes, resolve_s, transform_s, oob = (
+            report
         )
-        if report is not None:
-            record.started = report.started
-            record.ended = report.ended
-            record.worker_host = report.host
-            record.worker_pid = report.pid
-            record.worker_id = report.worker_id
-            record.input_bytes = report.input_bytes
-            record.output_bytes = report.output_bytes
-            record.resolve_seconds = report.resolve_seconds
-            record.transform_seconds = report.transform_seconds
-            record.oob_bytes = report.oob_bytes
+        row = (
+            self.run_id, task.id, task.name, task.parents, task.attempt, status.value, error_type,
+            error_message, task.submitted, ready, task.dispatched, started, ended, received,
+            host, pid, worker_id, in_bytes, out_bytes, oob, transform_s, resolve_s, task.warmup,
+            task.source_id,
+        )  # fmt: skip
         if self.recorder is not None:
-            self.recorder.record(record)
-        for listener in self._listeners:
-            listener(record)
+            self.recorder.record(row)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(row)
         if not final:
             return
         future = task.future

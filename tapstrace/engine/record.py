@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class Status(StrEnum):
@@ -17,24 +16,30 @@ class Status(StrEnum):
     DEPENDENCY_FAILED = "dependency-failed"
 
 
-@dataclass(slots=True)
-class TaskRecord:
-    """Everything tapstrace knows about one attempt of one task.
+class TaskRecord(NamedTuple):
+    """Everything tapstrace knows about one attempt of one task (fields in schema order).
 
     Times are wall-clock seconds since the Unix epoch (``time.time()``): client-side
     times come from the submitting process, ``started``/``ended`` from the worker, so
-    cross-host differences include clock skew (docs/trace-format.md).
+    cross-host differences include clock skew (docs/trace-format.md). A NamedTuple:
+    cheap to turn into columns.
+
+    On the hot path the engine hands recorders a plain ``tuple`` in this field order (a
+    :data:`Row`): every field holds an atomic value (``parents`` a tuple, ``status`` a
+    plain str), so CPython's cyclic GC untracks buffered rows instead of rescanning them
+    at every collection (it untracks exact tuples only, not NamedTuples).
+    ``TaskRecord._make(row)`` gives the typed view.
     """
 
     run_id: str
     task_id: int
     name: str
-    parents: list[int]
+    parents: tuple[int, ...]
     attempt: int
-    status: Status
-    submitted: float
+    status: str  # a Status value, kept as plain str: see below
     error_type: str | None = None
     error_message: str | None = None
+    submitted: float | None = None
     ready: float | None = None
     dispatched: float | None = None
     started: float | None = None
@@ -52,10 +57,16 @@ class TaskRecord:
     source_id: str | None = None
 
 
+#: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.
+Row = tuple[Any, ...]
+#: Index of ``status`` in a Row.
+STATUS = TaskRecord._fields.index("status")
+
+
 class Recorder(Protocol):
     """Where the engine hands each finished attempt. Must be thread-safe and cheap."""
 
-    def record(self, record: TaskRecord) -> None: ...
+    def record(self, row: Row) -> None: ...
 
 
 class MemoryRecorder:
@@ -65,6 +76,7 @@ class MemoryRecorder:
         self.records: list[TaskRecord] = []
         self._lock = threading.Lock()
 
-    def record(self, record: TaskRecord) -> None:
+    def record(self, row: Row) -> None:
+        record = TaskRecord._make(row)
         with self._lock:
             self.records.append(record)

@@ -22,7 +22,10 @@ _HOST = socket.gethostname()
 
 
 class WorkerReport(NamedTuple):
-    """Measurements taken on the worker for one attempt (times: wall-clock seconds)."""
+    """Measurements taken on the worker for one attempt (times: wall-clock seconds).
+
+    Travels as a plain tuple in this field order (smaller to pickle, cheaper to build).
+    """
 
     started: float | None
     ended: float | None
@@ -41,12 +44,12 @@ class TaskResult:
 
     __slots__ = ("report", "value")
 
-    def __init__(self, value: Any, report: WorkerReport | tuple[Any, ...]) -> None:
+    def __init__(self, value: Any, report: tuple[Any, ...]) -> None:
         self.value = value
-        self.report = report if type(report) is WorkerReport else WorkerReport(*report)
+        self.report = report  # WorkerReport's fields, as a plain tuple
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (TaskResult, (self.value, tuple(self.report)))
+        return (TaskResult, (self.value, self.report))
 
 
 class TaskFailed(Exception):
@@ -62,7 +65,7 @@ class TaskFailed(Exception):
         error_type: str,
         message: str,
         tb: str,
-        report: tuple[Any, ...] | WorkerReport,
+        report: tuple[Any, ...],
         cause: BaseException | None = None,
     ) -> None:
         super().__init__(f"task {task_id} failed: {error_type}: {message}")
@@ -70,7 +73,7 @@ class TaskFailed(Exception):
         self.error_type = error_type
         self.message = message
         self.tb = tb
-        self.report = WorkerReport(*report)
+        self.report = tuple(report)  # WorkerReport's fields
         self.cause = cause
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -153,9 +156,10 @@ class TaskWrapper:
             value = self.fn(*args, **kwargs)
         except (Exception, SystemExit) as exc:
             ended = time.time()
-            report = WorkerReport(
-                started, ended, _HOST, os.getpid(), worker_id, input_bytes, None, resolve_seconds
-            )
+            report: tuple[Any, ...] = (
+                started, ended, _HOST, os.getpid(), worker_id, input_bytes, None,
+                resolve_seconds, None, oob_in if self.data is not None else None,
+            )  # fmt: skip
             raise TaskFailed(
                 self.task_id,
                 type(exc).__qualname__,
@@ -172,16 +176,7 @@ class TaskWrapper:
             t0 = time.perf_counter()
             value, oob_out = self.data.transform_result(value)
             transform_seconds = time.perf_counter() - t0
-        report = WorkerReport(
-            started,
-            ended,
-            _HOST,
-            os.getpid(),
-            worker_id,
-            input_bytes,
-            output_bytes,
-            resolve_seconds,
-            transform_seconds,
-            (oob_in + oob_out) if self.data is not None else None,
-        )
+        report = (started, ended, _HOST, os.getpid(), worker_id, input_bytes, output_bytes,
+                  resolve_seconds, transform_seconds,
+                  (oob_in + oob_out) if self.data is not None else None)  # fmt: skip
         return TaskResult(value, report)

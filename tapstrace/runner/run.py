@@ -20,7 +20,7 @@ from typing import Any
 
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
-from tapstrace.engine.record import TaskRecord
+from tapstrace.engine.record import STATUS, Row
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
@@ -120,8 +120,8 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
             executor.shutdown(wait=True, cancel_futures=True)
             raise
 
-        def count(record: TaskRecord) -> None:
-            records[record.status.value] += 1
+        def count(row: Row) -> None:
+            records[row[STATUS]] += 1
 
         engine.add_listener(count)
         app = spec.app.build()

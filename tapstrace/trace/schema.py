@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from tapstrace.engine.record import TaskRecord
+from tapstrace.engine.record import Row
 
 TIME = pa.timestamp("us", tz="UTC")
 
@@ -43,20 +44,21 @@ SCHEMA = pa.schema(
     ]
 )
 
-_PLAIN = [f.name for f in SCHEMA if f.name not in TIME_COLUMNS]
+_TIME_INDEX = frozenset(SCHEMA.get_field_index(name) for name in TIME_COLUMNS)
 
 
-def _micros(values: list[float | None]) -> pa.Array:
-    return pa.array([None if v is None else round(v * 1_000_000) for v in values], pa.int64()).cast(
-        TIME
-    )
+def _micros(values: Sequence[float | None]) -> pa.Array:
+    seconds = pa.array(values, pa.float64())
+    return pc.round(pc.multiply(seconds, 1_000_000.0)).cast(pa.int64()).cast(TIME)
 
 
-def records_to_batch(records: Sequence[TaskRecord]) -> pa.RecordBatch:
-    """Columnar form of a list of records, in the trace schema."""
-    columns: dict[str, pa.Array] = {}
-    for name in _PLAIN:
-        columns[name] = pa.array([getattr(r, name) for r in records], SCHEMA.field(name).type)
-    for name in TIME_COLUMNS:
-        columns[name] = _micros([getattr(r, name) for r in records])
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in SCHEMA], schema=SCHEMA)
+def records_to_batch(records: Sequence[Row]) -> pa.RecordBatch:
+    """Columnar form of records (Rows or TaskRecords), in the trace schema."""
+    if not records:
+        return pa.RecordBatch.from_pylist([], schema=SCHEMA)
+    columns = list(zip(*records, strict=True))  # records are tuples in schema order
+    arrays = [
+        _micros(column) if i in _TIME_INDEX else pa.array(column, SCHEMA.field(i).type)
+        for i, column in enumerate(columns)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tapstrace.engine.record import TaskRecord
+from tapstrace.engine.record import Row
 from tapstrace.errors import TraceError
 from tapstrace.trace.schema import KEY_SUMMARY, SCHEMA, records_to_batch
 
@@ -55,55 +55,54 @@ class TraceWriter:
         self.rows = 0
         self._sink = open(self.path, "wb")  # noqa: SIM115 (closed in close())
         self._stream = pa.ipc.new_stream(self._sink, self.schema, options=_OPTIONS)
-        self._buffer: list[TaskRecord] = []
+        self._buffer: list[Row] = []
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
+        self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="tapstrace-trace", daemon=True)
         self._thread.start()
 
-    def record(self, record: TaskRecord) -> None:
+    def record(self, row: Row) -> None:
         """Queue one record; it reaches the file within ``flush_interval`` seconds."""
         with self._lock:
-            self._buffer.append(record)
+            if self._closed:
+                raise TraceError(f"{self.path}: a record arrived after the trace was closed")
+            self._buffer.append(row)
             full = len(self._buffer) >= self.max_buffer
         if full:
             self._wake.set()
 
     def flush(self) -> None:
-        """Write the queued records to the file now."""
-        with self._lock:
-            records, self._buffer = self._buffer, []
-        if not records:
-            return
-        batch = records_to_batch(records)
+        """Write the queued records to the file now (flushes never overlap)."""
         with self._io_lock:
-            if self._closed:
-                raise TraceError(f"{self.path}: records arrived after the trace was closed")
-            self._stream.write_batch(batch)
+            with self._lock:
+                records, self._buffer = self._buffer, []
+            if not records:
+                return
+            self._stream.write_batch(records_to_batch(records))
             self._sink.flush()
-            self.rows += batch.num_rows
+            self.rows += len(records)
 
     def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            if self._closed:
-                return
             self.flush()
 
     def close(self, summary: Mapping[str, Any] | None = None) -> Path:
         """Flush, then turn the stream into the final IPC file with ``summary`` metadata."""
-        if self._closed:
-            return self.path
-        self.flush()
-        with self._io_lock:
-            self._closed = True
-            self._stream.close()
-            self._sink.close()
+        with self._lock:
+            if self._closed:
+                return self.path
+            self._closed = True  # from here on, record() refuses instead of losing data
+        self._stopping = True
         self._wake.set()
         self._thread.join()
+        self.flush()
+        self._stream.close()
+        self._sink.close()
         with pa.ipc.open_stream(self.path) as reader:
             table = reader.read_all()
         table = table.sort_by([("task_id", "ascending"), ("attempt", "ascending")])

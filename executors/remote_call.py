@@ -1,0 +1,31 @@
+"""The function that the remote executors (globus, taskvine) run on their workers.
+
+A module of its own that imports nothing: a worker that unpickles the function by
+reference loads only this and the task wrapper, not the plugin (pydantic, the registry),
+which matters where every task starts a new Python process (TaskVine's PythonTask).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+
+def run_task(wrapper: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Call the engine's task wrapper; return a failure instead of raising it.
+
+    Both executors would turn a raised exception into text (Globus Compute) or into a
+    missing output (TaskVine). Returned, the wrapper's TaskFailed keeps the worker's report
+    (times, host, sizes), and the plugin raises it again on the client.
+    """
+    try:
+        return wrapper(*args, **kwargs)
+    except Exception as failure:
+        return failure
+
+
+def host_pid() -> str:
+    """Worker id where the executor exposes none of its own: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
