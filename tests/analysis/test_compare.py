@@ -37,10 +37,14 @@ def by_executor(table: pl.DataFrame) -> dict[str, dict[str, object]]:
     return {r["executor"]: r for r in table.to_dicts()}
 
 
-def test_directories_are_searched_recursively(traces: Path) -> None:
-    files, problems = find_traces([traces, traces / "missing.arrow"])
+def test_directories_are_searched_recursively(traces: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    files, problems = find_traces([traces, traces / "missing.arrow", tmp_path / "empty"])
     assert sorted(f.name for f in files) == ["a.arrow", "b.arrow", "c.arrow", "d.arrow"]
-    assert problems == [(str(traces / "missing.arrow"), "no such file or directory")]
+    assert problems == [
+        (str(traces / "missing.arrow"), "no such file or directory"),
+        (str(tmp_path / "empty"), "no *.arrow trace in this directory"),
+    ]
 
 
 def test_groups_average_their_traces(traces: Path) -> None:
