@@ -133,7 +133,7 @@ def _critical_path(tasks: Tasks, weighting: Weighting) -> CriticalPath:
         weighting,
         result.length,
         on_path["task_id"].to_list(),
-        result.levels,
+        graph.depth,
         components,
         unknown,
     )

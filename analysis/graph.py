@@ -3,8 +3,10 @@
 A million-task trace has millions of edges, too many for a graph library's Python
 objects. Nodes are the tasks' row numbers in ``Tasks.final``; edges are two integer
 arrays. The longest path is a dynamic programme over the graph's topological levels
-(Kahn's algorithm, one vectorised step per level), so its cost grows with the number of
-tasks and edges and with the depth of the graph, never with a Python loop over tasks.
+(Kahn's algorithm, one vectorised step per level) after contracting chains of single
+links (pointer jumping), so its cost grows with the number of tasks and edges and with
+the depth of the contracted graph, never with a Python loop over tasks. (The walk back
+along the path loops over the chains it crosses.)
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ class Dag:
         return int(self.source.size)
 
     @cached_property
+    def chains(self) -> Chains:
+        """The graph with its chains of single links contracted (see :func:`contract`)."""
+        return contract(self)
+
+    @cached_property
+    def depth(self) -> int:
+        """Tasks on the longest chain of dependencies (0 for an empty graph)."""
+        return round(longest_path(self, np.ones(self.nodes)).length)
+
+    @cached_property
     def csr(self) -> tuple[np.ndarray, np.ndarray]:
         """Edges sorted by source, and each node's first edge (``offsets[n]`` = edges)."""
         order = np.argsort(self.source, kind="stable")
@@ -89,20 +101,116 @@ def task_dag(trace: Trace | Tasks) -> Dag:
 
 
 @dataclass(frozen=True)
+class Chains:
+    """The graph with every chain of single links contracted to one node.
+
+    A link is an edge u -> v where v has no other parent and u no other child; a chain is
+    a maximal run of links, from its head (any parents) to its tail (any children). A
+    sequential workflow is one chain, however long, so contracting chains first keeps the
+    level-by-level programme short whatever the graph's depth in tasks.
+
+    Attributes:
+        parent: each node's parent within its chain (-1 at a head).
+        chain: each node's chain number.
+        rank: each node's position in its chain (0 at the head).
+        order: the nodes sorted by chain, then rank.
+        starts: where each chain begins in ``order`` (one more entry: the node count).
+        graph: the contracted graph, one node per chain; its edges are the original
+            edges that are not links (from a chain's tail to another chain's head).
+        sources: the original node each contracted edge leaves (its chain's tail).
+    """
+
+    parent: np.ndarray
+    chain: np.ndarray
+    rank: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+    graph: Dag
+    sources: np.ndarray
+
+
+def _jump(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each node's head (root of its parent pointers) and rank below it, by pointer
+    jumping: O(n log L) for chains of length L. Raises CycleError on a cycle of links."""
+    n = parent.size
+    head = np.where(parent >= 0, parent, np.arange(n))
+    rank = (parent >= 0).astype(np.int64)
+    pointer = parent.copy()
+    active = np.flatnonzero(pointer >= 0)
+    for _ in range(2 * max(n, 2).bit_length() + 2):
+        if active.size == 0:
+            return head, rank
+        up = pointer[active]
+        rank[active] = rank[active] + rank[up]  # right-hand sides read the old values
+        head[active] = head[up]
+        pointer[active] = pointer[up]
+        active = active[pointer[active] >= 0]
+    raise CycleError("task dependencies form a cycle (a ring of single links)")
+
+
+def contract(dag: Dag) -> Chains:
+    """Contract the chains of ``dag`` (see :class:`Chains`)."""
+    n = dag.nodes
+    indegree = np.bincount(dag.target, minlength=n)
+    outdegree = np.bincount(dag.source, minlength=n)
+    link = (indegree[dag.target] == 1) & (outdegree[dag.source] == 1)
+    parent = np.full(n, -1, np.int64)
+    parent[dag.target[link]] = dag.source[link]
+    head, rank = _jump(parent)
+    order = np.argsort(head * (n + 1) + rank, kind="stable")
+    first = np.flatnonzero(parent[order] < 0)  # heads start the chains
+    chain = np.empty(n, np.int64)
+    chain[order] = np.cumsum(parent[order] < 0) - 1
+    starts = np.append(first, n)
+    outside = ~link
+    graph = Dag(first.size, chain[dag.source[outside]], chain[dag.target[outside]])
+    return Chains(parent, chain, rank, order, starts, graph, dag.source[outside])
+
+
+def _arrivals(dag: Dag, weight: np.ndarray) -> np.ndarray:
+    """Kahn's algorithm one level at a time with ``finish = arrival + weight``, where
+    arrival is the heaviest finish among a node's parents (0 without parents).
+    Returns each node's arrival; CycleError if a node is never freed.
+    """
+    n = dag.nodes
+    order, offsets = dag.csr
+    indegree = np.bincount(dag.target, minlength=n)
+    arrival = np.where(indegree > 0, -np.inf, 0.0)  # weights may be negative
+    finish = np.zeros(n)
+    frontier = np.flatnonzero(indegree == 0)
+    owner = np.zeros(n, np.int64)
+    done = 0
+    while frontier.size:
+        finish[frontier] = arrival[frontier] + weight[frontier]
+        done += frontier.size
+        edges = _out_edges(order, offsets, frontier)
+        children = dag.target[edges]
+        np.maximum.at(arrival, children, finish[dag.source[edges]])
+        np.subtract.at(indegree, children, 1)
+        freed = children[indegree[children] == 0]
+        # Each freed node once (it appears once per parent in this level), without a sort:
+        # the last of its positions wins the write, and only that position is kept.
+        position = np.arange(freed.size)
+        owner[freed] = position
+        frontier = freed[owner[freed] == position]
+    if done < n:
+        raise CycleError(f"task dependencies form a cycle ({n - done} tasks on or after it)")
+    return arrival
+
+
+@dataclass(frozen=True)
 class LongestPath:
-    """The heaviest path of a weighted DAG.
+    """The heaviest path of a node-weighted DAG.
 
     Attributes:
         length: total weight of the path (seconds for task graphs).
         path: its nodes, from first to last.
         finish: for every node, the weight of the heaviest path ending at it.
-        levels: number of topological levels (the graph's depth in tasks).
     """
 
     length: float
     path: np.ndarray
     finish: np.ndarray
-    levels: int
 
 
 def _out_edges(order: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.ndarray:
@@ -116,56 +224,40 @@ def _out_edges(order: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.
     return order[shift + np.arange(total)]
 
 
-def longest_path(
-    dag: Dag, weight: np.ndarray, edge_weight: np.ndarray | None = None
-) -> LongestPath:
-    """The path of greatest total node (and edge) weight, by levels of Kahn's algorithm.
+def longest_path(dag: Dag, weight: np.ndarray) -> LongestPath:
+    """The path of greatest total node weight: ``finish[v] = weight[v] + max(finish[u])``
+    over v's parents u, the heaviest ``finish`` its end.
 
-    ``finish[v] = weight[v] + max(finish[u] + edge_weight[u->v])`` over v's parents, with
-    nodes taken level by level (a level: the nodes whose parents are all done).
-    Raises CycleError when some nodes are never freed.
+    Chains are contracted first (:func:`contract`); the contracted graph is solved level
+    by level (Kahn's algorithm), each chain's nodes then follow by a running sum.
+    Raises CycleError when the dependencies form a cycle.
     """
     n = dag.nodes
     if n == 0:
-        return LongestPath(0.0, np.zeros(0, np.int64), np.zeros(0), 0)
+        return LongestPath(0.0, np.zeros(0, np.int64), np.zeros(0))
     weight = np.asarray(weight, np.float64)
-    edge_w = None if edge_weight is None else np.asarray(edge_weight, np.float64)
-    order, offsets = dag.csr
-    indegree = np.bincount(dag.target, minlength=n)
-    # Heaviest path into each node, before its own weight (weights may be negative).
-    arrival = np.where(indegree > 0, -np.inf, 0.0)
-    finish = np.zeros(n)
-    frontier = np.flatnonzero(indegree == 0)
-    owner = np.zeros(n, np.int64)
-    done, levels = 0, 0
-    while frontier.size:
-        finish[frontier] = arrival[frontier] + weight[frontier]
-        done += frontier.size
-        levels += 1
-        edges = _out_edges(order, offsets, frontier)
-        if edges.size == 0:
-            break
-        children = dag.target[edges]
-        reach = finish[dag.source[edges]]
-        if edge_w is not None:
-            reach = reach + edge_w[edges]
-        np.maximum.at(arrival, children, reach)
-        np.subtract.at(indegree, children, 1)
-        freed = children[indegree[children] == 0]
-        # Each freed node once (it appears once per parent in this level), without a sort:
-        # the last of its positions wins the write, and only that position is kept.
-        position = np.arange(freed.size)
-        owner[freed] = position
-        frontier = freed[owner[freed] == position]
-    if done < n:
-        raise CycleError(f"task dependencies form a cycle ({n - done} tasks on or after it)")
-    # Each node's heaviest parent: the edge whose arrival equals the node's arrival.
-    reach = finish[dag.source] + (edge_w if edge_w is not None else 0.0)
-    best = np.full(n, -1, np.int64)
-    tight = reach == arrival[dag.target]
-    best[dag.target[tight]] = dag.source[tight]
+    chains = dag.chains
+    # Weight from each chain's head down to every node of it, inclusive.
+    sums = np.cumsum(weight[chains.order])
+    before = sums[chains.starts[:-1]] - weight[chains.order[chains.starts[:-1]]]
+    prefix = np.empty(n)
+    prefix[chains.order] = sums - np.repeat(before, np.diff(chains.starts))
+    tails = chains.order[chains.starts[1:] - 1]
+    arrival = _arrivals(chains.graph, prefix[tails])
+    finish = arrival[chains.chain] + prefix
     end = int(np.argmax(finish))
-    path = [end]
-    while best[path[-1]] >= 0:
-        path.append(int(best[path[-1]]))
-    return LongestPath(float(finish[end]), np.asarray(path[::-1], np.int64), finish, levels)
+    # Back from the end: up its chain to the head, then to the tail of the heaviest
+    # chain before it (an edge whose finish equals the head's arrival), and so on.
+    graph = chains.graph
+    tight = finish[chains.sources] == arrival[graph.target]
+    entry = np.full(graph.nodes, -1, np.int64)
+    entry[graph.target[tight]] = chains.sources[tight]
+    pieces = []
+    node = end
+    while node >= 0:
+        c = int(chains.chain[node])
+        start = int(chains.starts[c])
+        pieces.append(chains.order[start : start + int(chains.rank[node]) + 1])
+        node = int(entry[c])
+    path = np.concatenate(pieces[::-1])
+    return LongestPath(float(finish[end]), path, finish)

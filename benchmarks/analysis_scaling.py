@@ -10,10 +10,11 @@ the trace schema by tapstrace.analysis.generate), then, in a fresh process per t
 
     python benchmarks/analysis_scaling.py                      # 10k, 100k, 1M tasks
     python benchmarks/analysis_scaling.py --sizes 1000000 --width 100
-    python benchmarks/analysis_scaling.py --deep               # adds a 100k x 10-wide DAG
+    python benchmarks/analysis_scaling.py --deep   # adds deep graphs: 10 wide, and a chain
 
-Goal at 1M tasks: <= 10 s and <= 2 GB on 2 cores. The time of the critical path grows
-with the depth of the graph (one vectorised step per level), hence the --deep case.
+Goal at 1M tasks: <= 10 s and <= 2 GB on 2 cores. The critical path takes one vectorised
+step per level of the graph once chains are contracted, hence the --deep cases: 100k
+tasks 10 wide (10,000 levels) and a sequential chain of 1M tasks.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="tasks per trace")
     parser.add_argument("--width", type=int, default=1000, help="tasks per layer")
-    parser.add_argument("--deep", action="store_true", help="add 100k tasks, 10 per layer")
+    parser.add_argument(
+        "--deep", action="store_true", help="add 100k tasks 10 per layer, and a 1M-task chain"
+    )
     parser.add_argument("--measure", metavar="TRACE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -121,7 +124,7 @@ def main() -> None:
 
     cases = [(int(n), args.width) for n in args.sizes.split(",")]
     if args.deep:
-        cases.append((100_000, 10))
+        cases += [(100_000, 10), (1_000_000, 1)]
     print(f"# {platform.node()}: {os.cpu_count()} cores, {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     header = (

@@ -26,7 +26,7 @@ def test_ids_need_not_follow_the_dependency_order() -> None:
     path = longest_path(dag, np.array([weights[i] for i in ids]))
     assert [ids[v] for v in path.path] == [10, 3, 7]
     assert path.length == pytest.approx(4.0)
-    assert path.levels == 3
+    assert dag.depth == 3
 
 
 def test_missing_parents_are_counted_and_dropped() -> None:
@@ -48,18 +48,24 @@ def test_negative_weights_still_pick_the_heaviest_path() -> None:
     assert path.length == pytest.approx(1.5)
 
 
+@pytest.mark.parametrize("chainy", [0.0, 0.8])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_matches_networkx_on_random_dags(seed: int) -> None:
+def test_matches_networkx_on_random_dags(seed: int, chainy: float) -> None:
+    """``chainy``: the share of tasks whose only parent is the task just before them
+    (chains of single links, which the longest path contracts)."""
     rng = np.random.default_rng(seed)
     n = 300
     order = rng.permutation(n)  # ids unrelated to the topological order
     parents: dict[int, list[int]] = {}
     for position, node in enumerate(order):
         earlier = order[:position]
+        if position and rng.random() < chainy:
+            parents[int(node)] = [int(order[position - 1])]
+            continue
         k = min(len(earlier), int(rng.integers(0, 4)))
         parents[int(node)] = [int(p) for p in rng.choice(earlier, k, replace=False)] if k else []
     dag, _ = graph(parents)
-    weights = rng.exponential(1.0, n)
+    weights = rng.normal(1.0, 1.0, n)  # some negative, as overhead weights can be
     path = longest_path(dag, weights)
     # networkx on the same graph: node weights moved onto the edges into each node.
     g = nx.DiGraph()
@@ -72,6 +78,20 @@ def test_matches_networkx_on_random_dags(seed: int) -> None:
     assert weights[path.path].sum() == pytest.approx(expected)
     edges = set(zip(dag.source.tolist(), dag.target.tolist(), strict=True))
     assert all((int(u), int(v)) in edges for u, v in zip(path.path, path.path[1:], strict=False))
+    unit = nx.DiGraph((u, v, {"weight": 1}) for u, v in g.edges)
+    assert dag.depth == nx.dag_longest_path_length(unit, weight="weight")
+
+
+def test_a_long_chain_is_one_step() -> None:
+    """A sequential workflow, numbered backwards: contracted to a single node."""
+    n = 100_000
+    parents = {i: [i + 1] for i in range(n - 1)} | {n - 1: []}
+    dag, ids = graph(parents)
+    assert dag.chains.graph.nodes == 1
+    path = longest_path(dag, np.arange(n, dtype=float))
+    assert path.length == pytest.approx(n * (n - 1) / 2)
+    assert [ids[v] for v in path.path[:3]] == [n - 1, n - 2, n - 3]
+    assert path.path.size == n and dag.depth == n
 
 
 def test_empty_graph() -> None:
