@@ -93,7 +93,9 @@ class PluginCommand(click.Command):
     # -- help grouped by plugin -----------------------------------------------------
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        base = [p.get_help_record(ctx) for p in super().get_params(ctx)]
+        base = [
+            p.get_help_record(ctx) for p in super().get_params(ctx) if isinstance(p, click.Option)
+        ]
         with formatter.section("Options"):
             formatter.write_dl([r for r in base if r])
         apps = registry.plugins("app")

@@ -15,7 +15,9 @@ from rich.table import Table
 
 from tapstrace.cli.analyze import analyze
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
+from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
+from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
 from tapstrace.plugins import registry
@@ -207,6 +209,10 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
         for key, value in rows:
             table.add_row(key, value)
         console.print(table)
+
+
+cli.add_command(replay)
+cli.add_command(convert)
 
 
 def main(argv: list[str] | None = None) -> None:

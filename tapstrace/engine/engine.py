@@ -17,6 +17,7 @@ import functools
 import itertools
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,10 +27,10 @@ from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
 from tapstrace.engine.record import Recorder, Row, Status
 from tapstrace.engine.sizes import SizeMode
-from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper
+from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
 
 if TYPE_CHECKING:
-    from tapstrace.engine.worker import DataResolver
+    from tapstrace.data.manager import DataManager
 
 
 class _State(enum.Enum):
@@ -45,6 +46,7 @@ class _Task:
     __slots__ = (
         "args",
         "attempt",
+        "data",
         "dispatched",
         "executor_future",
         "fn",
@@ -82,9 +84,22 @@ class _Task:
         self.waiting = 0
         self.warmup = False
         self.source_id: str | None = None
+        self.data: _DataState | None = None
 
 
-_NO_REPORT: tuple[None, ...] = (None,) * 10  # a WorkerReport with nothing measured
+class _DataState:
+    """Client-side data-management facts of one task (only with a transformer)."""
+
+    __slots__ = ("carried", "resolve_seconds", "transform_seconds")
+
+    def __init__(self, transform_seconds: float) -> None:
+        self.transform_seconds = transform_seconds
+        self.resolve_seconds: float | None = None
+        #: The result as the executor carried it, when it holds references.
+        self.carried: Any = None
+
+
+_NO_REPORT: tuple[None, ...] = (None,) * len(WorkerReport._fields)  # nothing measured
 
 
 def _task_name(fn: Callable[..., Any]) -> str:
@@ -94,7 +109,10 @@ def _task_name(fn: Callable[..., Any]) -> str:
 
 
 def _value(future: TaskFuture) -> Any:
-    return future.result()
+    """What a child receives for a done parent: its result as the executor carried it
+    (with out-of-band references, so the data never passes through the client)."""
+    carried = future.carried
+    return future.result() if carried is None else carried
 
 
 class Engine:
@@ -131,7 +149,7 @@ class Engine:
         self.retries = retries
         self.size_mode: SizeMode = size_mode
         self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.data: DataResolver | None = None
+        self.data: DataManager | None = None
         if transformer is not None:
             from tapstrace.data.manager import DataManager
 
@@ -151,14 +169,39 @@ class Engine:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Schedule ``fn(*args, **kwargs)`` once every TaskFuture in its arguments is done."""
+        return self._submit(fn, args, kwargs, None)
+
+    def submit_source(
+        self, source_id: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> TaskFuture:
+        """``submit``, recording ``source_id`` (the task's id in another trace) in its records.
+
+        Replay uses it so that every replayed task names the source task it re-enacts.
+        """
+        return self._submit(fn, args, kwargs, source_id)
+
+    def _submit(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        source_id: str | None,
+    ) -> TaskFuture:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
         submitted = time.time()
+        if self.data is not None:  # move arguments out of band; TaskFutures stay
+            t0 = time.perf_counter()
+            args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
+            data = _DataState(time.perf_counter() - t0)
         task_id = next(self._ids)
         future = TaskFuture(self, task_id, _task_name(fn))
         task = _Task(task_id, fn, future)
         task.submitted = submitted
+        if self.data is not None:
+            task.data = data
         task.warmup = self._warmup
+        task.source_id = source_id
         task.args = args
         task.kwargs = kwargs
         parents: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
@@ -303,7 +346,7 @@ class Engine:
     def _native_argument(self, future: TaskFuture) -> Any:
         active = self._active.get(future.task_id)
         if active is None or future.done():
-            return future.result()
+            return _value(future)
         return self.executor.native_argument(active.executor_future)
 
     def _parent_done(self, task: _Task, parent: concurrent.futures.Future[Any]) -> None:
@@ -387,7 +430,17 @@ class Engine:
         if exc is None:
             result = future.result()
             if isinstance(result, TaskResult):
-                self._finish(task, Status.OK, received, result.report, value=result.value)
+                value = result.value
+                if self.data is not None:
+                    try:
+                        value = self._resolve_result(task, value)
+                    except Exception as bad:
+                        failed = TaskFailed(task.id, type(bad).__qualname__,
+                                            f"resolving the result: {bad}",
+                                            traceback.format_exc(), result.report, bad)  # fmt: skip
+                        self._attempt_failed(task, failed, received)
+                        return
+                self._finish(task, Status.OK, received, result.report, value=value)
             else:  # an executor that bypassed the wrapper: still one record
                 self._finish(task, Status.OK, received, None, value=result)
             return
@@ -403,6 +456,16 @@ class Engine:
             )
             return
         self._attempt_failed(task, exc, received)
+
+    def _resolve_result(self, task: _Task, value: Any) -> Any:
+        """The result with its out-of-band references resolved for the user; children
+        get the references themselves (``TaskFuture.carried``)."""
+        assert self.data is not None and task.data is not None
+        t0 = time.perf_counter()
+        resolved = self.data.resolve_value(value)
+        task.data.resolve_seconds = time.perf_counter() - t0
+        task.data.carried = value if resolved is not value else None
+        return resolved
 
     def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
         if isinstance(exc, TaskFailed):
@@ -444,14 +507,19 @@ class Engine:
         error_type, error_message = error if error is not None else (None, None)
         if report is None:
             report = _NO_REPORT
-        started, ended, host, pid, worker_id, in_bytes, out_bytes, resolve_s, transform_s, oob = (
-            report
-        )
+        (started, ended, host, pid, worker_id, in_bytes, out_bytes, resolve_s, transform_s, oob,
+         inband_in, inband_out) = report  # fmt: skip
+        data = task.data
+        if data is None:
+            client_transform = client_resolve = None
+        else:  # arguments move once, at submission: counted on the first attempt
+            client_transform = data.transform_seconds if task.attempt == 1 else None
+            client_resolve = data.resolve_seconds
         row = (
             self.run_id, task.id, task.name, task.parents, task.attempt, status.value, error_type,
             error_message, task.submitted, ready, task.dispatched, started, ended, received,
             host, pid, worker_id, in_bytes, out_bytes, oob, transform_s, resolve_s, task.warmup,
-            task.source_id,
+            task.source_id, inband_in, inband_out, client_transform, client_resolve,
         )  # fmt: skip
         if self.recorder is not None:
             self.recorder.record(row)
@@ -462,8 +530,13 @@ class Engine:
             return
         future = task.future
         future.received = received
+        if data is not None:
+            future.carried = data.carried
         task.parent_futures = []
         task.args, task.kwargs = (), {}
+        # The executor future's callback holds the task: break the cycle so the result
+        # (a payload) is freed by reference counting, not at the next full collection.
+        task.executor_future = None
         if status is Status.OK:
             future.set_result(value)
         elif status is Status.CANCELLED:

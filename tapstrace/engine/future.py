@@ -29,6 +29,10 @@ class TaskFuture(concurrent.futures.Future[Any]):
     ``Engine.submit`` call to make a data-flow dependency.
     """
 
+    #: The result as the executor carried it, when it holds out-of-band references
+    #: (tapstrace.data): dependent tasks get this instead of the resolved result.
+    carried: Any = None
+
     def __init__(self, engine: Engine, task_id: int, name: str) -> None:
         super().__init__()
         self.engine = engine

@@ -55,6 +55,10 @@ class TaskRecord(NamedTuple):
     resolve_seconds: float | None = None
     warmup: bool = False
     source_id: str | None = None
+    inband_input_bytes: int | None = None
+    inband_output_bytes: int | None = None
+    client_transform_seconds: float | None = None
+    client_resolve_seconds: float | None = None
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.

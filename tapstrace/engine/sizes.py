@@ -17,6 +17,17 @@ SizeMode = Literal["fast", "pickle", "off"]
 
 SAMPLE = 64
 _SCALARS = (int, float, bool, complex, type(None))
+#: Types measured without touching their attributes (see register_opaque).
+_OPAQUE: set[type] = set()
+
+
+def register_opaque(cls: type) -> None:
+    """Measure objects of ``cls`` as themselves, never through their attributes.
+
+    For lazy proxies (ProxyStore's Proxy): asking one for ``nbytes`` would fetch the
+    object it stands for, so it counts as its own (small, in-band) size instead.
+    """
+    _OPAQUE.add(cls)
 
 
 def _pickled_size(obj: Any) -> int:
@@ -56,6 +67,8 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
         items = obj.items() if n <= SAMPLE else list(obj.items())[:SAMPLE]
         total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in items)
         return total if n <= SAMPLE else total * n // SAMPLE
+    if kind in _OPAQUE:
+        return _pickled_size(obj) if mode == "pickle" else sys.getsizeof(obj)
     nbytes = getattr(obj, "nbytes", None)
     if isinstance(nbytes, int):
         return nbytes

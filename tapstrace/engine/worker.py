@@ -37,6 +37,8 @@ class WorkerReport(NamedTuple):
     resolve_seconds: float | None = None
     transform_seconds: float | None = None
     oob_bytes: int | None = None
+    inband_input_bytes: int | None = None
+    inband_output_bytes: int | None = None
 
 
 class TaskResult:
@@ -146,7 +148,9 @@ class TaskWrapper:
         worker_id = self.worker_id() if self.worker_id is not None else None
         resolve_seconds = None
         oob_in = 0
+        inband_in = None
         if self.data is not None:
+            inband_in = args_size(args, kwargs, self.size_mode)  # as the executor delivered them
             t0 = time.perf_counter()
             args, kwargs, oob_in = self.data.resolve_call(args, kwargs)
             resolve_seconds = time.perf_counter() - t0
@@ -158,7 +162,7 @@ class TaskWrapper:
             ended = time.time()
             report: tuple[Any, ...] = (
                 started, ended, _HOST, os.getpid(), worker_id, input_bytes, None,
-                resolve_seconds, None, oob_in if self.data is not None else None,
+                resolve_seconds, None, oob_in if self.data is not None else None, inband_in, None,
             )  # fmt: skip
             raise TaskFailed(
                 self.task_id,
@@ -172,11 +176,15 @@ class TaskWrapper:
         output_bytes = None if self.size_mode == "off" else sizeof(value, self.size_mode)
         transform_seconds = None
         oob_out = 0
+        inband_out = None
         if self.data is not None:
             t0 = time.perf_counter()
             value, oob_out = self.data.transform_result(value)
             transform_seconds = time.perf_counter() - t0
+            if self.size_mode != "off":
+                inband_out = sizeof(value, self.size_mode)
         report = (started, ended, _HOST, os.getpid(), worker_id, input_bytes, output_bytes,
                   resolve_seconds, transform_seconds,
-                  (oob_in + oob_out) if self.data is not None else None)  # fmt: skip
+                  (oob_in + oob_out) if self.data is not None else None,
+                  inband_in, inband_out)  # fmt: skip
         return TaskResult(value, report)

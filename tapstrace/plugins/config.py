@@ -48,6 +48,13 @@ class AppConfig(PluginConfig):
     def build(self) -> App:
         """The app, ready to run."""
 
+    def describe(self) -> dict[str, Any]:
+        """Extra run facts for the trace metadata (a replay names its source trace here).
+
+        Called once before the run starts; the keys are merged into the run facts.
+        """
+        return {}
+
 
 class ExecutorConfig(PluginConfig):
     """Config of an executor (``--executor NAME``)."""

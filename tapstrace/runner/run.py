@@ -21,6 +21,7 @@ from typing import Any
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.record import STATUS, Row
+from tapstrace.errors import ConfigError
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
@@ -63,8 +64,28 @@ def _plugin_facts(config: Any) -> dict[str, Any] | None:
     return {"name": type(config).name, "params": config.model_dump(mode="json")}
 
 
+def _close_transformer(transformer: Any) -> None:
+    """Remove the data the run moved out of band (files, keys); never lose the trace."""
+    try:
+        transformer.close()
+    except Exception:
+        log.exception("could not remove the data moved out of band")
+
+
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
+    if spec.filter is not None and spec.transformer is None:
+        raise ConfigError("--filter needs a --transformer to move the data it selects")
+    # Built first, so that an unreachable store fails before anything is made.
+    transformer = spec.transformer.build() if spec.transformer else None
+    try:
+        return _execute(spec, monitor, transformer)
+    finally:
+        if transformer is not None:
+            _close_transformer(transformer)
+
+
+def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunResult:
     app_name, executor_name = type(spec.app).name, type(spec.executor).name
     stamp = _stamp()
     run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
@@ -101,6 +122,7 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
                     "run_dir": str(run_dir),
                     "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
                     **environment(),
+                    **spec.app.describe(),
                 }
                 writer = TraceWriter(
                     trace_path,
@@ -110,7 +132,7 @@ def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
             engine = Engine(
                 executor,
                 filter=spec.filter.build() if spec.filter else None,
-                transformer=spec.transformer.build() if spec.transformer else None,
+                transformer=transformer,
                 recorder=writer,
                 retries=spec.engine.retries,
                 size_mode=spec.engine.size_mode,

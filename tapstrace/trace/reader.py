@@ -84,8 +84,21 @@ def _read_stream(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], bool]:
                 return schema, batches, False
 
 
-def read_trace(path: str | os.PathLike[str], *, warn: bool = True) -> Trace:
-    """Read a tapstrace trace (``.arrow``), complete or partial.
+def _arrow_head(path: Path) -> bool:
+    """Whether the file starts like an Arrow IPC file or stream (or is empty)."""
+    if path.is_dir():
+        return False
+    with open(path, "rb") as f:
+        head = f.read(len(_FILE_MAGIC))
+    return not head or head.startswith((_FILE_MAGIC, b"\xff\xff\xff\xff"))
+
+
+def read_trace(
+    path: str | os.PathLike[str], *, warn: bool = True, format: str | None = None
+) -> Trace:
+    """Read a trace: tapstrace's own (``.arrow``, complete or partial) or, detected by
+    content unless ``format`` is given, a WfFormat instance or TaPS task records
+    (tapstrace.formats, docs/formats.md).
 
     A partial trace (the run was killed before finalising it) is read up to its last
     complete batch, with a PartialTraceWarning unless ``warn`` is False.
@@ -93,6 +106,10 @@ def read_trace(path: str | os.PathLike[str], *, warn: bool = True) -> Trace:
     p = Path(path)
     if not p.exists():
         raise TraceError(f"{p}: no such file")
+    if format not in (None, "arrow") or (format is None and not _arrow_head(p)):
+        from tapstrace.formats.detect import load
+
+        return load(p, format, warn=warn)
     if p.is_dir():
         raise TraceError(f"{p}: is a directory, not a trace file")
     with open(p, "rb") as f:

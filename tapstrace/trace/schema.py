@@ -41,6 +41,11 @@ SCHEMA = pa.schema(
         pa.field("resolve_seconds", pa.float64()),
         pa.field("warmup", pa.bool_(), nullable=False),
         pa.field("source_id", pa.string()),
+        # 1.1: data management (docs/data.md)
+        pa.field("inband_input_bytes", pa.int64()),
+        pa.field("inband_output_bytes", pa.int64()),
+        pa.field("client_transform_seconds", pa.float64()),
+        pa.field("client_resolve_seconds", pa.float64()),
     ]
 )
 

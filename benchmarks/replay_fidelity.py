@@ -1,0 +1,229 @@
+"""Replay fidelity and replay dispatch rate, measured side by side in one run.
+
+Fidelity: for every registered executor (or --executors), record the synthetic app in
+several DAG shapes with tasks of 20-100 ms, replay each trace on the executor that
+recorded it, and print the makespan error (replay - source) / source (goal: |error| <= 5 %).
+
+Dispatch rate: zero-length tasks on the thread pool, best of --rounds interleaved rounds:
+the replay driver alone (engine stubbed out), the concurrent.futures pool alone, a plain
+Engine.submit loop, and full replays (a bag and a DAG) -- so it shows whether the replay
+driver or the engine under it is the bottleneck (goal: >= 20k tasks/s).
+
+    .venv/bin/python benchmarks/replay_fidelity.py
+    .venv/bin/python benchmarks/replay_fidelity.py --executors thread,process --rounds 5
+    .venv/bin/python benchmarks/replay_fidelity.py --skip-fidelity --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import cProfile
+import logging
+import os
+import pstats
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tapstrace.config.spec import EngineOptions, RunOptions, RunSpec
+from tapstrace.engine import Engine, MemoryRecorder
+from tapstrace.engine.executor import PoolExecutor
+from tapstrace.plugins import registry
+from tapstrace.replay import replay
+from tapstrace.replay.plan import Plan
+from tapstrace.replay.submit import submit_plan
+from tapstrace.runner.run import execute
+
+#: Executors that need a remote service and are left out unless named in --executors.
+REMOTE = {"globus", "globus-compute"}
+
+#: DAG shapes: synthetic app parameters (tasks of about 20-100 ms: normal(55 ms, 15 ms)).
+SHAPES: dict[str, dict[str, Any]] = {
+    "random": {"structure": "random", "width": 10, "depth": 10, "edge_probability": 0.2},
+    "diamond": {"structure": "diamond", "tasks": 80},
+    "reduce": {"structure": "reduce", "tasks": 80},
+    "bag": {"structure": "bag", "tasks": 100},
+    "sequential": {"structure": "sequential", "tasks": 30},
+}
+TASKS = {"duration": "normal", "mean_seconds": 0.055, "std_seconds": 0.015,
+         "output_bytes": 10_000, "warmup_tasks": 4}  # fmt: skip
+
+
+def _record(executor: str, shape: str, seed: int, work: Path) -> Path:
+    trace = work / f"{executor}-{shape}-{seed}.arrow"
+    spec = RunSpec(
+        app=registry.get("app", "synthetic")(**SHAPES[shape], **TASKS, seed=seed),  # type: ignore[arg-type]
+        executor=registry.get("executor", executor)(),  # type: ignore[arg-type]
+        engine=EngineOptions(),
+        run=RunOptions(record=True, trace=trace, runs_dir=work / "runs"),
+    )
+    execute(spec)
+    return trace
+
+
+def fidelity(executors: list[str], shapes: list[str], repeat: int) -> None:
+    print(f"replay fidelity: makespan of the replay vs the recording, on the same executor "
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print(f"{'executor':<10} {'shape':<11} {'tasks':>5} {'source s':>9} {'replay s':>9} "
+          f"{'error':>8}")  # fmt: skip
+    summary: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="tapstrace-fidelity-") as tmp:
+        work = Path(tmp)
+        for executor in executors:
+            for shape in shapes:
+                for seed in range(repeat):
+                    try:
+                        source = _record(executor, shape, seed, work)
+                        result = replay(source, executor, runs_dir=work / "runs")
+                    except Exception as exc:
+                        print(f"{executor:<10} {shape:<11} skipped: {type(exc).__name__}: {exc}")
+                        break
+                    error = result.difference
+                    if error is None:
+                        print(f"{executor:<10} {shape:<11} no makespan to compare")
+                        continue
+                    summary.setdefault(executor, []).append(abs(error))
+                    print(f"{executor:<10} {shape:<11} {result.report['tasks']:>5} "
+                          f"{result.source_makespan_s:>9.3f} {result.makespan_s:>9.3f} "
+                          f"{error * 100:>+7.1f}%", flush=True)  # fmt: skip
+    for executor, errors in summary.items():
+        print(f"{executor}: mean |error| {statistics.mean(errors) * 100:.1f} %, "
+              f"max {max(errors) * 100:.1f} % over {len(errors)} replays")  # fmt: skip
+
+
+# -- dispatch rate -------------------------------------------------------------------
+
+
+def _plan(n: int, dag: bool) -> Plan:
+    """n zero-length tasks; with ``dag``, 3 of every 4 tasks have the previous as parent."""
+    plan = Plan()
+    for i in range(n):
+        plan.names.append("noop")
+        plan.source_ids.append(str(i))
+        plan.durations.append(0.0)
+        plan.outputs.append(0)
+        plan.externals.append(0)
+        plan.failures.append(None)
+        plan.parents.append([i - 1] if dag and i % 4 else [])
+    plan.children = [0] * n
+    for parents in plan.parents:
+        for p in parents:
+            plan.children[p] += 1
+    return plan
+
+
+class _Done:
+    """A finished future: the stub engine's answer, so only the replay driver is timed."""
+
+    received = None
+
+    def add_done_callback(self, fn: Callable[[Any], None]) -> None:
+        fn(self)
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> None:
+        return None
+
+
+class _StubEngine:
+    def submit_source(self, source: str, fn: Any, *args: Any) -> _Done:
+        return _Done()
+
+
+def _noop() -> bytes:
+    return b""
+
+
+def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(threads)
+
+
+def _engine(threads: int) -> Engine:
+    return Engine(PoolExecutor(_pool(threads), workers=threads), recorder=MemoryRecorder())
+
+
+def _time(run: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def rate(n: int, threads: int, rounds: int, profile: bool) -> None:
+    bag, dag = _plan(n, False), _plan(n, True)
+
+    def driver_alone() -> None:
+        submit_plan(_StubEngine(), bag)  # type: ignore[arg-type]
+
+    def pool_alone() -> None:
+        pool = _pool(threads)
+        concurrent.futures.wait([pool.submit(_noop) for _ in range(n)])
+        pool.shutdown()
+
+    def engine_loop() -> None:
+        engine = _engine(threads)
+        engine.wait([engine.submit(_noop) for _ in range(n)])
+        engine.shutdown()
+
+    def replay_of(plan: Plan) -> Callable[[], None]:
+        def run() -> None:
+            engine = _engine(threads)
+            submit_plan(engine, plan)
+            engine.shutdown()
+
+        return run
+
+    cases = {
+        "replay driver alone (engine stubbed out)": driver_alone,
+        "thread pool alone (no engine, no recording)": pool_alone,
+        "Engine.submit loop (engine + pool + records)": engine_loop,
+        "replay of a bag (driver + engine + pool)": replay_of(bag),
+        "replay of a DAG (3 in 4 tasks have a parent)": replay_of(dag),
+    }
+    best = {label: 0.0 for label in cases}
+    for _ in range(rounds):  # interleaved, so load changes hit every case alike
+        for label, run in cases.items():
+            best[label] = max(best[label], n / _time(run))
+    print(f"\ndispatch rate: {n:,} zero-length tasks, thread pool of {threads}, best of "
+          f"{rounds} rounds ({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    for label, value in best.items():
+        print(f"  {label:<46} {value:>10,.0f} tasks/s")
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        replay_of(bag)()
+        profiler.disable()
+        print("\nprofile of one bag replay (client thread; the pool threads are not shown):")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--executors", help="comma-separated (default: every registered one)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated DAG shapes")
+    parser.add_argument("--repeat", type=int, default=1, help="replays per executor and shape")
+    parser.add_argument("--rate-tasks", type=int, default=20_000)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-fidelity", action="store_true")
+    parser.add_argument("--skip-rate", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one bag replay")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    if args.executors:
+        executors = args.executors.split(",")
+    else:
+        executors = [n for n in registry.plugins("executor") if n not in REMOTE]
+    if not args.skip_fidelity:
+        fidelity(executors, args.shapes.split(","), args.repeat)
+    if not args.skip_rate:
+        rate(args.rate_tasks, args.threads, args.rounds, args.profile)
+
+
+if __name__ == "__main__":
+    main()

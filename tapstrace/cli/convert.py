@@ -1,0 +1,41 @@
+"""``tapstrace convert IN OUT``: a trace from one format to another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("convert", short_help="Convert a trace between formats (Perfetto, WfFormat, ...).")
+@click.argument("source", metavar="IN")
+@click.argument("target", metavar="OUT")
+@click.option(
+    "--from",
+    "from_",
+    type=click.Choice(["arrow", "wfformat", "taps"]),
+    help="Format of IN [default: detected from its content].",
+)
+@click.option(
+    "--to",
+    type=click.Choice(["arrow", "chrome", "wfformat"]),
+    help="Format of OUT [default: from its name: *.arrow, *.perfetto.json, *.wf.json].",
+)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def convert(source: str, target: str, from_: str | None, to: str | None, force: bool) -> None:
+    """Convert the trace IN to OUT.
+
+    \b
+    IN:  tapstrace .arrow, WfFormat JSON (1.4, 1.5+), TaPS tasks.jsonl or run directory
+    OUT: arrow (tapstrace trace), chrome (Trace Event JSON: open in ui.perfetto.dev),
+         wfformat (WfFormat 1.5 JSON, for WfCommons and WRENCH)
+    """
+    from tapstrace.formats.save import output_format, save
+    from tapstrace.trace.reader import read_trace
+
+    kind = output_format(Path(target), to)  # a bad OUT fails before IN is read
+    trace = read_trace(source, format=from_, warn=False)
+    out = save(trace, target, kind, overwrite=force)
+    origin = trace.metadata.get("source_format") or "arrow"
+    note = " (partial trace)" if trace.partial else ""
+    click.echo(f"{source} ({origin}, {trace.tasks.height} records{note}) -> {out} ({kind})")
