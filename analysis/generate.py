@@ -93,8 +93,6 @@ def layered_trace(
         "parents": pa.ListArray.from_arrays(pa.array(offsets), pa.array(parent.astype(np.int64))),
         "attempt": pa.array(np.ones(n, np.int32)),
         "status": pa.array(np.full(n, "ok")).cast(pa.string()),
-        "error_type": pa.nulls(n, pa.string()),
-        "error_message": pa.nulls(n, pa.string()),
         "submitted": times(submitted),
         "ready": times(ready),
         "dispatched": times(dispatched),
@@ -107,11 +105,10 @@ def layered_trace(
         "input_bytes": pa.array(input_bytes),
         "output_bytes": pa.array(output),
         "oob_bytes": pa.array(np.zeros(n, np.int64)),
-        "transform_seconds": pa.nulls(n, pa.float64()),
-        "resolve_seconds": pa.nulls(n, pa.float64()),
         "warmup": pa.array(np.zeros(n, bool)),
-        "source_id": pa.nulls(n, pa.string()),
     }
+    for f in SCHEMA:  # what a synthetic run does not know stays null
+        columns.setdefault(f.name, pa.nulls(n, f.type))
     run = {
         "run_id": "synthetic",
         "app": {"name": "layered", "params": {"tasks": n, "width": width, "seed": seed}},

@@ -43,6 +43,7 @@ __all__ = [
     "failures",
     "functions",
     "makespan",
+    "makespan_basis",
     "on_critical_path",
     "overhead_summary",
     "parallelism",
@@ -59,8 +60,25 @@ __all__ = [
 
 
 def makespan(trace: Trace | Tasks) -> float | None:
-    """Seconds from the first submission to the last result received (None: no times)."""
-    return as_tasks(trace).window.seconds
+    """Seconds from the first submission to the last result received; for a trace without
+    those times, from the first start to the last end, else the makespan its source
+    states (``metadata["makespan_s"]``, e.g. a WfFormat instance's); None when unknown."""
+    tasks = as_tasks(trace)
+    measured = tasks.window.seconds
+    if measured is not None:
+        return measured
+    stated = tasks.metadata.get("makespan_s")
+    return float(stated) if isinstance(stated, int | float) else None
+
+
+def makespan_basis(trace: Trace | Tasks) -> str | None:
+    """Where :func:`makespan` comes from: "submitted to received" for a tapstrace trace,
+    the time columns it spans otherwise, or "stated by the source"."""
+    tasks = as_tasks(trace)
+    window = tasks.window
+    if window.seconds is not None:
+        return f"{window.first} to {window.last}"
+    return "stated by the source" if makespan(tasks) is not None else None
 
 
 def total_work(trace: Trace | Tasks) -> float:

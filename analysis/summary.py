@@ -24,8 +24,7 @@ def summarize(trace: Trace | Tasks) -> dict[str, Any]:
     ``utilisation``; lists of rows: ``functions`` and ``workers_detail``.
     """
     tasks = as_tasks(trace)
-    window = tasks.window
-    span = window.seconds
+    span = metrics.makespan(tasks)
     work = metrics.total_work(tasks)
     slots, slots_from = metrics.workers(tasks)
     path = metrics.critical_path(tasks)
@@ -49,8 +48,8 @@ def summarize(trace: Trace | Tasks) -> dict[str, Any]:
         "status": metrics.status_counts(tasks),
         **metrics.failures(tasks),
         "makespan_s": span,
-        "makespan_from": window.first,
-        "makespan_to": window.last,
+        "makespan_basis": metrics.makespan_basis(tasks),
+        "timeline": tasks.timeline,
         "work_s": work,
         "throughput_per_s": metrics.throughput(tasks),
         "efficiency": metrics.efficiency(tasks),
@@ -71,7 +70,7 @@ def summarize(trace: Trace | Tasks) -> dict[str, Any]:
         "transfer": metrics.transfer_fit(tasks).as_dict(),
         "utilisation": {
             "workers_seen": per_worker.height,
-            "peak_running": int(steps["running"].max() or 0) if steps.height else 0,
+            "peak_running": int(steps["running"].max() or 0) if steps.height else None,
             "mean_running": _ratio(work, span),
             "mean_idle_fraction": per_worker["idle_fraction"].mean() if per_worker.height else None,
         },

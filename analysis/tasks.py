@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Times taken by the client (never anchored by an importer).
+CLIENT_COLUMNS = ("submitted", "ready", "dispatched", "received")
+#: ``metadata["timing"]["started"]`` values of imports whose start times are not measured.
+ANCHORED = ("anchored", "mixed")
+
 
 @dataclass
 class Tasks:
@@ -70,9 +75,19 @@ class Tasks:
         return int(workers) if isinstance(workers, int | float) and workers > 0 else None
 
     @property
+    def timeline(self) -> bool:
+        """Whether start times are measurements. An importer that knows only durations
+        (WfFormat) anchors starts at one instant and says so in ``metadata["timing"]``:
+        then nothing may be read from when tasks ran, only from how long."""
+        timing = self.metadata.get("timing")
+        return not (isinstance(timing, dict) and timing.get("started") in ANCHORED)
+
+    @property
     def window(self) -> Window:
-        """The span of the trace: earliest to latest recorded time."""
-        return self.cached("window", lambda: _window(self.attempts))
+        """The span of the trace: earliest to latest recorded time (leaving out anchored
+        start and end times)."""
+        columns = TIME_COLUMNS if self.timeline else CLIENT_COLUMNS
+        return self.cached("window", lambda: _window(self.attempts, columns))
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per prepared trace (metrics share intermediate results)."""
@@ -103,15 +118,15 @@ class Window:
         return self.end - self.start
 
 
-def _window(attempts: pl.DataFrame) -> Window:
+def _window(attempts: pl.DataFrame, columns: tuple[str, ...]) -> Window:
     if attempts.height == 0:
         return Window(None, None, None, None)
     row = attempts.select(
-        *(pl.col(c).min().alias(f"min:{c}") for c in TIME_COLUMNS),
-        *(pl.col(c).max().alias(f"max:{c}") for c in TIME_COLUMNS),
+        *(pl.col(c).min().alias(f"min:{c}") for c in columns),
+        *(pl.col(c).max().alias(f"max:{c}") for c in columns),
     ).row(0, named=True)
-    lows = {c: row[f"min:{c}"] for c in TIME_COLUMNS if row[f"min:{c}"] is not None}
-    highs = {c: row[f"max:{c}"] for c in TIME_COLUMNS if row[f"max:{c}"] is not None}
+    lows = {c: row[f"min:{c}"] for c in columns if row[f"min:{c}"] is not None}
+    highs = {c: row[f"max:{c}"] for c in columns if row[f"max:{c}"] is not None}
     if not lows:
         return Window(None, None, None, None)
     first = min(lows, key=lambda c: (lows[c], TIME_COLUMNS.index(c)))

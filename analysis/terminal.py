@@ -112,8 +112,8 @@ def trace_view(console: Console, summary: dict[str, Any]) -> None:
     data = summary["data"]
     util = summary["utilisation"]
     basis = ""
-    if (summary["makespan_from"], summary["makespan_to"]) != ("submitted", "received"):
-        basis = f" (from {summary['makespan_from']} to {summary['makespan_to']} times)"
+    if summary["makespan_basis"] not in (None, "submitted to received"):
+        basis = f" ({summary['makespan_basis']})"
     moved = (
         f"in {size(data['input_bytes'])}, out {size(data['output_bytes'])}, along "
         f"{data['edges']} edges {size(data['edge_bytes'])}, out of band {size(data['oob_bytes'])}"
@@ -128,11 +128,13 @@ def trace_view(console: Console, summary: dict[str, Any]) -> None:
         ("throughput", f"{number(summary['throughput_per_s'])} tasks/s"),
         ("efficiency", percent(summary["efficiency"])),
         ("parallelism", number(summary["parallelism"])),
-        ("running", f"mean {number(util['mean_running'])}, peak {util['peak_running']}"),
+        ("running", f"mean {number(util['mean_running'])}, peak {number(util['peak_running'])}"),
         ("idle", f"{percent(util['mean_idle_fraction'])} per worker on average"),
         ("data", moved),
         ("failures", failed),
     ]
+    if not summary["timeline"]:
+        rows.append(("timeline", "none: the source recorded durations, not start times"))
     if summary["warmup_excluded"]:
         rows.append(("warm-up", f"{summary['warmup_excluded']} attempts excluded"))
     if summary["partial"]:

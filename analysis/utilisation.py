@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def runs(tasks: Tasks) -> pl.DataFrame:
-    """Attempts that ran: those with both a start and an end time."""
+    """Attempts that ran: those with both a start and an end time. None when the start
+    times are not measurements (``Tasks.timeline``): no timeline is drawn from them."""
+    if not tasks.timeline:
+        return tasks.attempts.clear()
     return tasks.attempts.filter(pl.col("started").is_not_null() & pl.col("ended").is_not_null())
 
 

@@ -90,3 +90,48 @@ def test_bad_inputs(recorded: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("tapstrace: error: "), result.stderr
         assert message in lines[0]
+
+
+TINY_WFFORMAT = {
+    "name": "tiny",
+    "schemaVersion": "1.5",
+    "workflow": {
+        "specification": {
+            "tasks": [
+                {"id": "a_ID01", "name": "a", "parents": [], "children": ["b_ID02"],
+                 "inputFiles": [], "outputFiles": ["f1"]},
+                {"id": "b_ID02", "name": "b", "parents": ["a_ID01"], "children": [],
+                 "inputFiles": ["f1"], "outputFiles": []},
+                {"id": "c_ID03", "name": "c", "parents": [], "children": [],
+                 "inputFiles": [], "outputFiles": []},
+            ],
+            "files": [{"id": "f1", "sizeInBytes": 1000}],
+        },
+        "execution": {
+            "makespanInSeconds": 100,
+            "executedAt": "2024-01-01T00:00:00Z",
+            "tasks": [
+                {"id": "a_ID01", "runtimeInSeconds": 10, "command": {"program": "a"}},
+                {"id": "b_ID02", "runtimeInSeconds": 20, "command": {"program": "b"}},
+                {"id": "c_ID03", "runtimeInSeconds": 50, "command": {"program": "c"}},
+            ],
+        },
+    },
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_imported_wfformat_instance(tmp_path: Path) -> None:
+    """Runtimes only: durations are analysed, the instance's makespan stands, and no
+    timeline is made up from the anchored start times."""
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY_WFFORMAT))
+    result = tapstrace_cli("analyze", "tiny.json", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (summary,) = json.loads(result.stdout)["traces"]
+    assert summary["tasks"] == 3 and summary["timeline"] is False
+    assert summary["makespan_s"] == 100.0 and summary["makespan_basis"] == "stated by the source"
+    assert summary["work_s"] == pytest.approx(80.0)
+    assert summary["critical_path"]["length_s"] == pytest.approx(50.0)  # c, not a -> b
+    assert summary["utilisation"]["peak_running"] is None
+    assert summary["overheads"]["launch"]["n"] == 0
+    assert summary["data"]["edge_bytes"] == 1000

@@ -200,7 +200,7 @@ def test_missing_timestamps_are_reported_not_invented(tmp_path: Path) -> None:
     trace = write_trace(tmp_path / "imported.arrow", rows, executor=None, workers=None)
     summary = summarize(trace)
     assert summary["makespan_s"] == approx(3.5)
-    assert (summary["makespan_from"], summary["makespan_to"]) == ("started", "ended")
+    assert summary["makespan_basis"] == "started to ended"
     assert summary["critical_path"]["length_s"] == approx(3.0)
     observed = summary["critical_path_overheads"]
     assert observed["length_s"] is None and "lack" in observed["reason"]
@@ -216,6 +216,7 @@ def test_missing_timestamps_are_reported_not_invented(tmp_path: Path) -> None:
 def test_summary_is_json_ready_and_flattens(trace: Trace) -> None:
     summary = summarize(trace)
     assert summary["label"] == "reference" and summary["app"] == "demo"
+    assert summary["makespan_basis"] == "submitted to received" and summary["timeline"]
     assert summary["critical_path"]["share_of_makespan"] == approx(4.0 / 5.5)
     assert summary["utilisation"]["peak_running"] == 2
     assert summary["utilisation"]["mean_idle_fraction"] == approx((2.5 + 3.5) / 2 / 5.5)
@@ -241,3 +242,30 @@ def test_parents_missing_from_the_trace_are_dropped(tmp_path: Path) -> None:
     assert over["engine"].to_list() == [None, approx(0.1)]
     observed = metrics.critical_path(tasks, "overheads")
     assert observed.task_ids == [2, 3] and observed.length_s == approx(3.0)
+
+
+def test_anchored_start_times_give_no_timeline(tmp_path: Path) -> None:
+    """A WfFormat import knows runtimes, not start times: every task starts at the
+    anchor. Durations count; when tasks ran does not, and the source's makespan stands."""
+    rows = [
+        row(1, (None, None, None, 0.0, 10.0, None), worker=None, worker_host="node1"),
+        row(2, (None, None, None, 0.0, 30.0, None), worker=None, worker_host="node1",
+            parents=[1]),
+        row(3, (None, None, None, 0.0, 5.0, None), worker=None, worker_host="node2"),
+    ]  # fmt: skip
+    trace = write_trace(tmp_path / "anchored.arrow", rows, workers=4)
+    trace.metadata["timing"] = {"started": "anchored", "anchored_tasks": 3}
+    trace.metadata["makespan_s"] = 60.0
+    summary = summarize(trace)
+    assert summary["timeline"] is False
+    assert summary["makespan_s"] == 60.0 and summary["makespan_basis"] == "stated by the source"
+    assert summary["work_s"] == approx(45.0)
+    assert summary["critical_path"]["length_s"] == approx(40.0)
+    assert summary["critical_path"]["share_of_makespan"] == approx(40.0 / 60.0)
+    assert summary["efficiency"] == approx(45.0 / (60.0 * 4))
+    assert summary["utilisation"]["peak_running"] is None  # not 3: they did not all run at 0
+    assert summary["workers_detail"] == []
+    assert metrics.concurrency(trace).height == 0
+    # Without the flag the same times are read as a timeline.
+    del trace.metadata["timing"]
+    assert summarize(trace)["utilisation"]["peak_running"] == 3
