@@ -164,7 +164,8 @@ def overhead_cdfs(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     )
 
 
-def _runs(summaries: Sequence[dict[str, Any]]) -> pl.DataFrame:
+def _facts(summaries: Sequence[dict[str, Any]]) -> pl.DataFrame:
+    """One row per trace: the facts the comparison figures plot."""
     return pl.DataFrame(
         [
             {
@@ -191,7 +192,7 @@ def _runs(summaries: Sequence[dict[str, Any]]) -> pl.DataFrame:
 def makespan(summaries: Sequence[dict[str, Any]]) -> alt.TopLevelMixin | None:
     """Mean makespan by executor, one panel per app, a bar per worker count (range: the
     fastest and slowest trace)."""
-    runs = _runs(summaries).filter(pl.col("makespan_s").is_not_null())
+    runs = _facts(summaries).filter(pl.col("makespan_s").is_not_null())
     if runs.height == 0:
         return None
     groups = runs.group_by("app", "executor", "workers").agg(
@@ -227,7 +228,7 @@ def makespan(summaries: Sequence[dict[str, Any]]) -> alt.TopLevelMixin | None:
 def throughput(summaries: Sequence[dict[str, Any]]) -> alt.TopLevelMixin | None:
     """Mean throughput against the number of workers, a line per executor, a panel per
     app."""
-    runs = _runs(summaries).filter(
+    runs = _facts(summaries).filter(
         pl.col("throughput_per_s").is_not_null() & pl.col("workers").is_not_null()
     )
     if runs.height == 0:
