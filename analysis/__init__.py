@@ -1,6 +1,12 @@
-"""Trace analyses (installed as tapstrace.analysis): metrics and plots over traces.
+"""Trace analyses (installed as tapstrace.analysis): metrics, comparisons and plots.
 
-Analyses read traces only (tapstrace.read_trace); they never import the engine.
+- ``metrics``: every per-trace metric, callable on a Trace (``metrics.makespan(trace)``).
+- ``summary.summarize(trace)``: all of them in one JSON-ready dict.
+- ``batch.analyze(paths, by=...)``: many traces, compared (the API of ``tapstrace analyze``).
+- ``plots``: the figures and the self-contained HTML report.
+
+Definitions and units: docs/analysis.md. Analyses read traces only (tapstrace.read_trace);
+they never import the engine.
 """
 
 from __future__ import annotations

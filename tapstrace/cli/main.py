@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tapstrace.cli.analyze import analyze
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
 from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
@@ -236,3 +237,6 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"tapstrace: error: {exc}", err=True)
         sys.exit(2)
     sys.exit(0)
+
+
+cli.add_command(analyze)

@@ -1,0 +1,118 @@
+"""Scheduler overhead, decomposed along a task's life (all values in seconds).
+
+- engine = ready - max(parents' received): the engine noticing the last parent's result
+  and releasing the task (tasks with parents, first attempt).
+- queueing = dispatched - ready: waiting in the engine before the executor gets the task
+  (a retry: dispatched - the previous attempt's received).
+- launch = started - dispatched: the executor delivering the task and its inputs to a
+  worker, including any wait for a free worker.
+- return = received - ended: the result travelling back to the client.
+
+A time a trace does not hold (imported traces may lack some) leaves the component null
+for that task; summaries count those as missing and never fill them in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from tapstrace.analysis.graph import task_dag
+from tapstrace.analysis.tasks import Tasks, as_tasks
+
+if TYPE_CHECKING:
+    from tapstrace.trace.reader import Trace
+
+COMPONENTS = ("engine", "queueing", "launch", "return")
+QUANTILES = {"median_s": 0.5, "p95_s": 0.95, "p99_s": 0.99}
+
+
+def _parents_received(tasks: Tasks) -> np.ndarray:
+    """Per final attempt: the latest received time among its parents (NaN: no parent
+    in the trace, or a parent's time is unknown)."""
+    final = tasks.final
+    dag = task_dag(tasks)
+    received = final["received"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    latest = np.full(final.height, -np.inf)
+    with np.errstate(invalid="ignore"):  # NaN (an unknown time) propagates, as it should
+        np.maximum.at(latest, dag.target, received[dag.source])
+    latest[np.isneginf(latest)] = np.nan
+    return latest
+
+
+def task_overheads(trace: Trace | Tasks) -> pl.DataFrame:
+    """One row per attempt: the overhead components, execution and round trip (seconds).
+
+    Columns: task_id, attempt, node, name, worker, status, is_final, parents_received,
+    engine, queueing, launch, execution, return, round_trip (received - dispatched),
+    has_parents (the task has a parent in the trace).
+    """
+    tasks = as_tasks(trace)
+    return tasks.cached("overheads", lambda: _task_overheads(tasks))
+
+
+def _task_overheads(tasks: Tasks) -> pl.DataFrame:
+    attempts = tasks.attempts
+    nodes = attempts["node"]
+    latest = pl.Series(_parents_received(tasks), nan_to_null=True).gather(nodes)
+    # Parents present in the trace (a partial trace may name parents it does not hold).
+    dag = task_dag(tasks)
+    parented = pl.Series(np.bincount(dag.target, minlength=dag.nodes) > 0).gather(nodes)
+    has_parents = pl.lit(parented)
+    retry = (pl.col("attempt") > 1) & (pl.col("task_id") == pl.col("task_id").shift(1))
+    return attempts.select(
+        "task_id",
+        "attempt",
+        "node",
+        "name",
+        "worker",
+        "status",
+        "is_final",
+        pl.when(has_parents).then(pl.lit(latest)).alias("parents_received"),
+        pl.when(has_parents & (pl.col("attempt") == 1))
+        .then(pl.col("ready") - pl.lit(latest))
+        .alias("engine"),
+        pl.when(retry)
+        .then(pl.col("dispatched") - pl.col("received").shift(1))
+        .otherwise(pl.col("dispatched") - pl.col("ready"))
+        .alias("queueing"),
+        (pl.col("started") - pl.col("dispatched")).alias("launch"),
+        "execution",
+        (pl.col("received") - pl.col("ended")).alias("return"),
+        (pl.col("received") - pl.col("dispatched")).alias("round_trip"),
+        has_parents.alias("has_parents"),
+    )
+
+
+def _eligible(component: str) -> pl.Expr:
+    """Attempts that must hold this component in a complete tapstrace trace."""
+    ok = pl.col("status") == "ok"
+    if component == "engine":
+        return ok & pl.col("has_parents") & (pl.col("attempt") == 1)
+    return ok
+
+
+def overhead_summary(trace: Trace | Tasks, by: str | None = None) -> pl.DataFrame:
+    """Median, p95, p99, mean (seconds) and counts of each overhead component.
+
+    One row per component (and per value of ``by``, e.g. "name" for each function).
+    ``n``: attempts with a value; ``missing``: completed attempts without one (the
+    trace does not hold the times). Quantiles interpolate linearly.
+    """
+    over = task_overheads(trace)
+    keys = [by] if by else []
+    frames = []
+    for component in COMPONENTS:
+        seconds = pl.col(component)
+        columns = [
+            pl.lit(component).alias("component"),
+            seconds.count().alias("n"),
+            (_eligible(component) & seconds.is_null()).sum().alias("missing"),
+            *(seconds.quantile(q, "linear").alias(k) for k, q in QUANTILES.items()),
+            seconds.mean().alias("mean_s"),
+        ]
+        frames.append(over.group_by(keys).agg(columns) if keys else over.select(columns))
+    table = pl.concat(frames, how="vertical_relaxed")
+    return table.sort(keys, maintain_order=True) if keys else table

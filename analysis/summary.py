@@ -1,0 +1,98 @@
+"""Every metric of one trace in one JSON-ready dict, and its flat form for tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tapstrace.analysis import metrics
+from tapstrace.analysis.tasks import Tasks, as_tasks
+
+if TYPE_CHECKING:
+    from tapstrace.trace.reader import Trace
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def summarize(trace: Trace | Tasks) -> dict[str, Any]:
+    """All metrics of a trace (definitions and units: docs/analysis.md).
+
+    Nested: ``critical_path``, ``overheads`` (per component), ``data``, ``transfer``,
+    ``utilisation``; lists of rows: ``functions`` and ``workers_detail``.
+    """
+    tasks = as_tasks(trace)
+    span = metrics.makespan(tasks)
+    work = metrics.total_work(tasks)
+    slots, slots_from = metrics.workers(tasks)
+    path = metrics.critical_path(tasks)
+    observed = metrics.critical_path(tasks, "overheads")
+    overheads = metrics.overhead_summary(tasks)
+    per_worker = metrics.worker_utilisation(tasks)
+    steps = metrics.concurrency(tasks)
+    return {
+        "label": tasks.label,
+        "path": tasks.path,
+        "app": tasks.app,
+        "executor": tasks.executor,
+        "workers": slots,
+        "workers_from": slots_from,
+        "run_id": tasks.metadata.get("run_id"),
+        "partial": tasks.partial,
+        "schema_version": tasks.schema_version,
+        "tasks": tasks.final.height,
+        "attempts": tasks.attempts.height,
+        "warmup_excluded": tasks.warmup_excluded,
+        "status": metrics.status_counts(tasks),
+        **metrics.failures(tasks),
+        "makespan_s": span,
+        "makespan_basis": metrics.makespan_basis(tasks),
+        "timeline": tasks.timeline,
+        "work_s": work,
+        "throughput_per_s": metrics.throughput(tasks),
+        "efficiency": metrics.efficiency(tasks),
+        "parallelism": metrics.parallelism(tasks),
+        "critical_path": {
+            **path.as_dict(),
+            "share_of_makespan": _ratio(path.length_s, span),
+        },
+        "critical_path_overheads": {
+            **observed.as_dict(),
+            "share_of_makespan": _ratio(observed.length_s, span),
+        },
+        "overheads": {
+            row["component"]: {k: v for k, v in row.items() if k != "component"}
+            for row in overheads.iter_rows(named=True)
+        },
+        "data": metrics.data_volumes(tasks),
+        "transfer": metrics.transfer_fit(tasks).as_dict(),
+        "utilisation": {
+            "workers_seen": per_worker.height,
+            "peak_running": int(steps["running"].max() or 0) if steps.height else None,
+            "mean_running": _ratio(work, span),
+            "mean_idle_fraction": per_worker["idle_fraction"].mean() if per_worker.height else None,
+        },
+        "functions": metrics.functions(tasks).to_dicts(),
+        "workers_detail": per_worker.to_dicts(),
+    }
+
+
+#: Nested keys left out of the flat (one row per trace) form: lists of rows or of ids.
+_LISTS = {"functions", "workers_detail", "task_ids", "errors"}
+
+
+def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """One level of ``name.sub.key`` columns, without the per-function/per-worker lists
+    and the critical path's task ids (tables of their own)."""
+    flat: dict[str, Any] = {}
+    for key, value in summary.items():
+        if key in _LISTS:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat

@@ -1,0 +1,211 @@
+"""A trace's records made ready for analysis: warm-up dropped, times as seconds, one worker key.
+
+Every metric starts from :class:`Tasks`, built once per trace by :func:`prepare`. Times
+become float seconds since the trace's earliest recorded time (its first submission in a
+trace recorded by tapstrace), which keeps every later expression plain arithmetic.
+Missing timestamps (imported traces may not know them) stay null: no metric invents them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import polars as pl
+
+from tapstrace.trace.schema import TIME_COLUMNS
+
+if TYPE_CHECKING:
+    from tapstrace.trace.reader import Trace
+
+T = TypeVar("T")
+
+#: Times taken by the client (never anchored by an importer).
+CLIENT_COLUMNS = ("submitted", "ready", "dispatched", "received")
+#: ``metadata["timing"]["started"]`` values of imports whose start times are not measured.
+ANCHORED = ("anchored", "mixed")
+
+
+@dataclass
+class Tasks:
+    """The records of one trace, prepared for analysis.
+
+    Attributes:
+        attempts: one row per attempt (warm-up excluded unless asked); the time columns
+            (submitted ... received) are float seconds since ``origin``; added columns:
+            ``worker`` (worker_id, else host:pid), ``execution`` (ended - started, s),
+            ``is_final`` (the task's last attempt), ``node`` (the task's row in ``final``).
+            Sorted by task_id, then attempt.
+        final: the final attempt of each task, sorted by task_id (the same frame as
+            ``attempts`` when no task was retried); row i is node i of the task graph.
+        origin: the earliest recorded time (UTC) or None for a trace without times.
+        metadata: the trace's run facts (app, executor, workers ...).
+        warmup_excluded: warm-up attempts left out.
+    """
+
+    attempts: pl.DataFrame
+    final: pl.DataFrame
+    origin: datetime | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    path: str | None = None
+    partial: bool = False
+    schema_version: str | None = None
+    warmup_excluded: int = 0
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def app(self) -> str | None:
+        """The app that produced the trace, when known."""
+        app = self.metadata.get("app")
+        return app.get("name") if isinstance(app, dict) else None
+
+    @property
+    def executor(self) -> str | None:
+        """The executor the trace was recorded on, when known."""
+        executor = self.metadata.get("executor")
+        return executor.get("name") if isinstance(executor, dict) else None
+
+    @property
+    def declared_workers(self) -> int | None:
+        """Worker slots the run declared (trace metadata), when known."""
+        workers = self.metadata.get("workers")
+        return int(workers) if isinstance(workers, int | float) and workers > 0 else None
+
+    @property
+    def timeline(self) -> bool:
+        """Whether start times are measurements. An importer that knows only durations
+        (WfFormat) anchors starts at one instant and says so in ``metadata["timing"]``:
+        then nothing may be read from when tasks ran, only from how long."""
+        timing = self.metadata.get("timing")
+        return not (isinstance(timing, dict) and timing.get("started") in ANCHORED)
+
+    @property
+    def window(self) -> Window:
+        """The span of the trace: earliest to latest recorded time (leaving out anchored
+        start and end times)."""
+        columns = TIME_COLUMNS if self.timeline else CLIENT_COLUMNS
+        return self.cached("window", lambda: _window(self.attempts, columns))
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per prepared trace (metrics share intermediate results)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+
+@dataclass(frozen=True)
+class Window:
+    """The recorded span of a run, in seconds since the trace's origin.
+
+    ``first``/``last`` name the time columns the ends come from: "submitted" and
+    "received" in a trace recorded by tapstrace; an imported trace without those times
+    spans from its first start to its last end, and says so.
+    """
+
+    start: float | None
+    end: float | None
+    first: str | None
+    last: str | None
+
+    @property
+    def seconds(self) -> float | None:
+        """Length of the span (the makespan), seconds."""
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+
+def _window(attempts: pl.DataFrame, columns: tuple[str, ...]) -> Window:
+    if attempts.height == 0:
+        return Window(None, None, None, None)
+    row = attempts.select(
+        *(pl.col(c).min().alias(f"min:{c}") for c in columns),
+        *(pl.col(c).max().alias(f"max:{c}") for c in columns),
+    ).row(0, named=True)
+    lows = {c: row[f"min:{c}"] for c in columns if row[f"min:{c}"] is not None}
+    highs = {c: row[f"max:{c}"] for c in columns if row[f"max:{c}"] is not None}
+    if not lows:
+        return Window(None, None, None, None)
+    first = min(lows, key=lambda c: (lows[c], TIME_COLUMNS.index(c)))
+    last = max(highs, key=lambda c: (highs[c], TIME_COLUMNS.index(c)))
+    return Window(lows[first], highs[last], first, last)
+
+
+def _attempts_sorted() -> pl.Expr:
+    """Within each task, attempts ascending (given task ids already sorted)."""
+    same = pl.col("task_id") == pl.col("task_id").shift(1)
+    return (~same | (pl.col("attempt") > pl.col("attempt").shift(1))).fill_null(True).all()
+
+
+def _seconds(column: str, origin: datetime) -> pl.Expr:
+    return ((pl.col(column) - pl.lit(origin)).dt.total_microseconds() / 1e6).alias(column)
+
+
+#: Columns analyses read; the others (run id, messages, data-layer timings) stay behind.
+KEPT = (
+    "task_id", "name", "parents", "attempt", "status", "error_type", *TIME_COLUMNS,
+    "input_bytes", "output_bytes", "oob_bytes",
+)  # fmt: skip
+
+
+def _worker(rows: pl.DataFrame) -> pl.Expr:
+    """worker_id, else host:pid (built only where a worker id is missing)."""
+    if rows["worker_id"].null_count() == 0:
+        return pl.col("worker_id").alias("worker")
+    host_pid = pl.concat_str(pl.col("worker_host"), pl.col("worker_pid"), separator=":")
+    return pl.coalesce(pl.col("worker_id"), host_pid).alias("worker")
+
+
+def prepare(trace: Trace, *, include_warmup: bool = False) -> Tasks:
+    """Prepare a trace's records for analysis (warm-up attempts excluded by default).
+
+    Eager and column-wise on purpose: a million-attempt trace must stay well within
+    memory, so no step copies the whole table more than once.
+    """
+    rows = trace.tasks
+    warmup = int(rows["warmup"].sum()) if rows.height else 0
+    if not include_warmup and warmup:
+        rows = rows.filter(~pl.col("warmup"))
+    if not (rows["task_id"].is_sorted() and rows.select(_attempts_sorted()).item()):
+        rows = rows.sort("task_id", "attempt")
+    origin: datetime | None = None
+    if rows.height:
+        origin = rows.select(pl.min_horizontal(pl.col(c).min() for c in TIME_COLUMNS)).item()
+    if origin is not None:
+        times = [_seconds(c, origin) for c in TIME_COLUMNS]
+    else:  # no time recorded at all
+        times = [pl.lit(None, pl.Float64).alias(c) for c in TIME_COLUMNS]
+    following = pl.col("task_id").shift(-1)
+    attempts = rows.select(
+        *(c for c in KEPT if c not in TIME_COLUMNS),
+        *times,
+        _worker(rows),
+        (following.is_null() | (following != pl.col("task_id"))).alias("is_final"),
+        # Row of the task in ``final``: attempts are sorted by task, then attempt.
+        ((pl.col("task_id") != pl.col("task_id").shift(1)).fill_null(True).cum_sum() - 1)
+        .cast(pl.Int64)
+        .alias("node"),
+    ).with_columns((pl.col("ended") - pl.col("started")).alias("execution"))
+    retried = attempts.height != int(attempts["is_final"].sum())
+    final = attempts.filter(pl.col("is_final")) if retried else attempts
+    path = str(trace.path) if trace.path is not None else None
+    label = trace.path.stem if trace.path is not None else str(trace.metadata.get("run_id", ""))
+    return Tasks(
+        attempts=attempts,
+        final=final,
+        origin=origin,
+        metadata=trace.metadata,
+        label=label,
+        path=path,
+        partial=trace.partial,
+        schema_version=trace.schema_version,
+        warmup_excluded=warmup if not include_warmup else 0,
+    )
+
+
+def as_tasks(trace: Trace | Tasks) -> Tasks:
+    """The prepared records of ``trace`` (prepared now, with defaults, if it is a Trace)."""
+    return trace if isinstance(trace, Tasks) else prepare(trace)
