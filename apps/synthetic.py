@@ -20,6 +20,7 @@ from tapstrace.engine.engine import Engine
 from tapstrace.engine.future import TaskFuture
 from tapstrace.plugins.config import App, AppConfig
 from tapstrace.plugins.registry import register
+from tapstrace.replay.task import occupy
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +33,7 @@ def synthetic_task(duration: float, mode: str, output_bytes: int, *inputs: Any) 
     ``inputs`` are the parents' payloads: received (so the executor moves them) and
     ignored.
     """
-    if mode == "spin":
-        end = time.perf_counter() + duration
-        while time.perf_counter() < end:
-            pass
-    elif duration > 0:
-        time.sleep(duration)
+    occupy(duration, mode)
     return bytes(output_bytes)
 
 

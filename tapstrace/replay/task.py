@@ -9,6 +9,16 @@ import time
 from typing import Any
 
 
+def occupy(duration: float, mode: str) -> None:
+    """Take ``duration`` seconds: ``sleep`` (no CPU) or ``spin`` (a busy CPU, for contention)."""
+    if mode == "spin":
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            pass
+    elif duration > 0:
+        time.sleep(duration)
+
+
 class ReplayedFailure(Exception):
     """A task that failed in the source trace, failing again in the replay."""
 
@@ -46,12 +56,7 @@ class ReplayTask:
         )
 
     def __call__(self, *inputs: Any) -> bytes:
-        if self.mode == "spin":
-            end = time.perf_counter() + self.duration
-            while time.perf_counter() < end:
-                pass
-        elif self.duration > 0:
-            time.sleep(self.duration)
+        occupy(self.duration, self.mode)
         if self.failure is not None:
             raise ReplayedFailure(self.failure)
         return bytes(self.output_bytes)
