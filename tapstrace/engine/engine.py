@@ -115,6 +115,10 @@ def _value(future: TaskFuture) -> Any:
     return future.result() if carried is None else carried
 
 
+def _failed(future: TaskFuture) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
+
+
 class Engine:
     """Submits tasks to an executor, resolves data-flow dependencies and records tasks.
 
@@ -418,7 +422,26 @@ class Engine:
 
     def _collect(self, task: _Task, future: Any) -> None:
         received = time.time()
-        if future.cancelled():
+        cancelled = future.cancelled()
+        exc = None if cancelled else future.exception()
+        own_failure = isinstance(exc, TaskFailed) and exc.task_id == task.id
+        if task.native and (cancelled or (exc is not None and not own_failure)):
+            # Native dependencies: the executor failed or cancelled the task because a
+            # parent failed or was cancelled (Dask cancels dependents, Ray and Parsl fail
+            # them, each with its own error).
+            parent = next((p for p in task.parent_futures if _failed(p)), None)
+            if parent is not None:
+                reason = "was cancelled" if parent.cancelled() else "failed"
+                error = DependencyError(task.id, parent.task_id, reason)
+                self._finish(
+                    task,
+                    Status.DEPENDENCY_FAILED,
+                    received,
+                    error=("DependencyError", str(error)),
+                    exception=error,
+                )
+                return
+        if cancelled:
             self._finish(
                 task,
                 Status.CANCELLED,
@@ -426,7 +449,6 @@ class Engine:
                 error=("CancelledError", "cancelled by the executor or the user"),
             )
             return
-        exc = future.exception()
         if exc is None:
             result = future.result()
             if isinstance(result, TaskResult):

@@ -1,0 +1,175 @@
+"""Dask distributed executor: a local cluster, or a running cluster by scheduler address.
+
+Parents' results reach their children through Dask (futures passed as task arguments), so
+data moves worker to worker; the client also receives every result once, to complete the
+task's future.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from tapstrace.engine.executor import Executor
+from tapstrace.errors import UserError
+from tapstrace.executors.mirror import MirroredFuture
+from tapstrace.executors.packing import pack_call, run_packed
+from tapstrace.plugins.config import ExecutorConfig
+from tapstrace.plugins.registry import register
+
+log = logging.getLogger(__name__)
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+def dask_worker_address() -> str | None:
+    """Worker id of a Dask worker: its address (``tcp://host:port``)."""
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # not running on a worker
+        return None
+
+
+@register("executor")
+class DaskConfig(ExecutorConfig):
+    """Dask distributed: a local cluster (worker processes or threads) or a running one.
+
+    Futures are Dask's: children receive their parents' results worker to worker.
+    """
+
+    name: ClassVar[str] = "dask"
+
+    scheduler_address: str | None = Field(
+        None,
+        description="Address of a running Dask scheduler (tcp://host:8786); none starts a "
+        "local cluster.",
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Local cluster: workers."
+    )
+    threads_per_worker: int = Field(1, ge=1, description="Local cluster: threads per worker.")
+    processes: bool = Field(
+        True, description="Local cluster: workers are processes (true) or threads of this one."
+    )
+    connect_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for the scheduler before giving up."
+    )
+    log_level: LogLevel = Field(
+        "critical",
+        description="Local cluster: level of Dask's log messages on the terminal (task "
+        "errors are in the trace).",
+    )
+    cluster_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Local cluster: more keyword arguments of distributed.LocalCluster "
+        '(JSON, e.g. {"memory_limit": "2GiB"}).',
+    )
+
+    def build(self, run_dir: Path | None = None) -> DaskExecutor:
+        import distributed
+
+        if self.scheduler_address is not None:
+            try:
+                client = distributed.Client(
+                    self.scheduler_address, timeout=self.connect_timeout, set_as_default=False
+                )
+            except (OSError, ValueError) as exc:
+                raise UserError(
+                    f"--executor.scheduler-address {self.scheduler_address}: no Dask scheduler "
+                    f"answered within {self.connect_timeout:g} s ({exc})"
+                ) from None
+            return DaskExecutor(client, None)
+        options: dict[str, Any] = {
+            "n_workers": self.workers,
+            "threads_per_worker": self.threads_per_worker,
+            "processes": self.processes,
+            "dashboard_address": None,
+            "silence_logs": getattr(logging, self.log_level.upper()),
+        }
+        if run_dir is not None:
+            options["local_directory"] = str(run_dir / "dask")
+        options.update(self.cluster_options)
+        try:
+            cluster = distributed.LocalCluster(**options)
+        except TypeError as exc:
+            raise UserError(f"--executor.cluster-options: {exc}") from None
+        try:
+            client = distributed.Client(cluster, timeout=self.connect_timeout, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+        return DaskExecutor(client, cluster)
+
+
+class DaskExecutor(Executor):
+    """Submits wrapped tasks to a Dask client; futures nested anywhere are dependencies."""
+
+    native_dependencies = True
+    native_nested = True  # by packing (tapstrace.executors.packing)
+
+    def __init__(self, client: Any, cluster: Any | None) -> None:
+        import distributed
+
+        self.client = client
+        self.cluster = cluster
+        self._future_type = distributed.Future
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
+        call, futures = pack_call(fn, args, kwargs, self._future_type)
+        key = f"{call.__name__}-{uuid.uuid4().hex}"
+        native = self.client.submit(run_packed, call, *futures, key=key, pure=False)
+        mirror = MirroredFuture(native, native.cancel)
+        # Dask runs done callbacks on its own callback thread, not its event loop.
+        native.add_done_callback(lambda f: _settle(mirror, f))
+        return mirror
+
+    def native_argument(self, future: Any) -> Any:
+        return future.native
+
+    def worker_id_function(self) -> Callable[[], str | None] | None:
+        return dask_worker_address
+
+    def workers(self) -> int | None:
+        try:
+            return sum(self.client.nthreads().values()) or None
+        except Exception:  # the scheduler went away
+            return None
+
+    def describe(self) -> dict[str, Any]:
+        import distributed
+
+        return {
+            "dask_version": distributed.__version__,
+            "scheduler_address": self.client.scheduler.address,
+            "attached": self.cluster is None,
+            "worker_addresses": sorted(self.client.nthreads()),
+        }
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _settle(mirror: MirroredFuture, native: Any) -> None:
+    if native.cancelled():
+        mirror.settle_cancelled()
+        return
+    try:
+        exc = native.exception()
+        if exc is None:
+            mirror.settle_result(native.result())
+        else:
+            mirror.settle_exception(exc)
+    except Exception as exc:  # the client lost the result (closed, scheduler gone)
+        mirror.settle_exception(exc)

@@ -1,0 +1,382 @@
+"""Parsl executors: the HighThroughputExecutor (local or through a batch-system provider)
+and Parsl's ThreadPoolExecutor, both behind a DataFlowKernel of their own.
+
+Dependencies go through the DataFlowKernel: a child is submitted at once with its
+parents' futures as arguments and Parsl launches it when they are done.
+
+Parsl leaves its interchange and worker processes behind when the driver exits without
+``DataFlowKernel.cleanup()``. The executor cleans up on ``shutdown``, at interpreter exit
+(an exception, a second Ctrl-C) and on SIGTERM/SIGHUP (turned into an orderly exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from tapstrace.engine.executor import Executor
+from tapstrace.engine.worker import TaskFailed
+from tapstrace.errors import UserError
+from tapstrace.executors.mirror import MirroredFuture, Relay
+from tapstrace.executors.packing import pack_call, run_packed
+from tapstrace.plugins.config import ExecutorConfig
+from tapstrace.plugins.registry import register
+
+log = logging.getLogger(__name__)
+
+#: Provider names of ``--executor.provider`` and their classes in parsl.providers.
+PROVIDERS = {
+    "local": "LocalProvider",
+    "slurm": "SlurmProvider",
+    "pbs": "PBSProProvider",
+    "torque": "TorqueProvider",
+    "lsf": "LSFProvider",
+    "sge": "GridEngineProvider",
+    "condor": "CondorProvider",
+    "kubernetes": "KubernetesProvider",
+}
+#: Launcher names of ``--executor.launcher`` and their classes in parsl.launchers.
+LAUNCHERS = {
+    "simple": "SimpleLauncher",
+    "single-node": "SingleNodeLauncher",
+    "srun": "SrunLauncher",
+    "srun-mpi": "SrunMPILauncher",
+    "aprun": "AprunLauncher",
+    "jsrun": "JsrunLauncher",
+    "mpiexec": "MpiExecLauncher",
+    "mpirun": "MpiRunLauncher",
+    "gnu-parallel": "GnuParallelLauncher",
+    "wrapped": "WrappedLauncher",
+}
+Provider = Literal["local", "slurm", "pbs", "torque", "lsf", "sge", "condor", "kubernetes"]
+Launcher = Literal[
+    "default",
+    "simple",
+    "single-node",
+    "srun",
+    "srun-mpi",
+    "aprun",
+    "jsrun",
+    "mpiexec",
+    "mpirun",
+    "gnu-parallel",
+    "wrapped",
+]
+
+_WORKER_POOL = "process_worker_pool.py"
+
+
+def parsl_worker_id() -> str | None:
+    """Worker id of a Parsl worker: ``block/pool/rank`` on HTEX, the thread name otherwise."""
+    rank = os.environ.get("PARSL_WORKER_RANK")
+    if rank is None:
+        return threading.current_thread().name
+    block = os.environ.get("PARSL_WORKER_BLOCK_ID", "?")
+    pool = os.environ.get("PARSL_WORKER_POOL_ID", "?")
+    return f"{block}/{pool}/{rank}"
+
+
+def _make(module: Any, class_name: str, options: dict[str, Any], flag: str) -> Any:
+    try:
+        return getattr(module, class_name)(**options)
+    except TypeError as exc:
+        raise UserError(f"{flag}: {class_name}: {exc}") from None
+
+
+@register("executor")
+class ParslConfig(ExecutorConfig):
+    """Parsl HighThroughputExecutor: worker pools on this machine or on batch-system nodes.
+
+    Tasks go through Parsl's DataFlowKernel, interchange and worker pools; the run's
+    Parsl files (logs, submit scripts) are kept in the run directory.
+    """
+
+    name: ClassVar[str] = "parsl"
+
+    workers: int | None = Field(
+        None,
+        ge=1,
+        description="Workers per node (block); none: one per CPU here (local), Parsl's "
+        "choice elsewhere.",
+    )
+    cores_per_worker: float = Field(1.0, gt=0, description="CPU cores each worker claims.")
+    address: str | None = Field(
+        None,
+        description="Address workers connect to; none: 127.0.0.1 with the local provider, "
+        "Parsl's probe of this host's addresses otherwise.",
+    )
+    provider: Provider = Field(
+        "local", description="Where worker pools run: local or a batch system's provider."
+    )
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Keyword arguments of the Parsl provider class (JSON, e.g. {"partition": '
+        '"debug", "walltime": "00:30:00", "nodes_per_block": 2}).',
+    )
+    launcher: Launcher = Field(
+        "default", description="How a block starts its worker pools (default: the provider's)."
+    )
+    launcher_options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the Parsl launcher class."
+    )
+    blocks: int = Field(1, ge=1, description="Blocks (batch jobs) to start, and the most kept.")
+    htex_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="More keyword arguments of parsl's HighThroughputExecutor (JSON).",
+    )
+
+    def build(self, run_dir: Path | None = None) -> ParslExecutor:
+        import parsl.launchers
+        import parsl.providers
+        from parsl.executors import HighThroughputExecutor
+        from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+
+        local = self.provider == "local"
+        provider_options: dict[str, Any] = {"init_blocks": self.blocks, "max_blocks": self.blocks}
+        provider_options["min_blocks"] = 0
+        if self.launcher != "default":
+            provider_options["launcher"] = _make(
+                parsl.launchers,
+                LAUNCHERS[self.launcher],
+                self.launcher_options,
+                "--executor.launcher-options",
+            )
+        provider_options.update(self.provider_options)
+        provider = _make(
+            parsl.providers,
+            PROVIDERS[self.provider],
+            provider_options,
+            "--executor.provider-options",
+        )
+        htex: dict[str, Any] = {
+            "label": "htex",
+            "provider": provider,
+            "cores_per_worker": self.cores_per_worker,
+            # The interchange runs here: start it with this interpreter, whatever PATH says.
+            "interchange_launch_cmd": [
+                sys.executable,
+                "-m",
+                "parsl.executors.high_throughput.interchange",
+            ],
+        }
+        workers = self.workers if self.workers is not None or not local else os.cpu_count()
+        if workers is not None:
+            htex["max_workers_per_node"] = workers
+        address = self.address or ("127.0.0.1" if local else None)
+        if address is not None:
+            htex["address"] = address
+        if local:
+            pool = f"{shlex.quote(sys.executable)} -m parsl.executors.high_throughput."
+            htex["launch_cmd"] = DEFAULT_LAUNCH_CMD.replace(
+                _WORKER_POOL, pool + "process_worker_pool", 1
+            )
+        htex.update(self.htex_options)
+        try:
+            executor = HighThroughputExecutor(**htex)
+        except TypeError as exc:
+            raise UserError(f"--executor.htex-options: {exc}") from None
+        slots = None
+        if workers is not None:
+            nodes = int(getattr(provider, "nodes_per_block", 1) or 1)
+            slots = workers * nodes * int(getattr(provider, "max_blocks", self.blocks))
+        return ParslExecutor(executor, run_dir, slots, describe={"provider": self.provider})
+
+
+@register("executor")
+class ParslThreadConfig(ExecutorConfig):
+    """Parsl ThreadPoolExecutor: threads of this process behind Parsl's DataFlowKernel."""
+
+    name: ClassVar[str] = "parsl-thread"
+
+    max_threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Threads in the pool."
+    )
+
+    def build(self, run_dir: Path | None = None) -> ParslExecutor:
+        from parsl.executors import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(label="threads", max_threads=self.max_threads)
+        return ParslExecutor(pool, run_dir, self.max_threads)
+
+
+class ParslExecutor(Executor):
+    """A DataFlowKernel of its own around one Parsl executor.
+
+    Parsl cannot cancel a task: ``cancel`` stops the client waiting (the task is recorded
+    cancelled, its children dependency-failed) while the task may still run on a worker.
+    """
+
+    native_dependencies = True
+    native_nested = True  # by packing (tapstrace.executors.packing)
+
+    def __init__(
+        self,
+        executor: Any,
+        run_dir: Path | None,
+        slots: int | None,
+        describe: dict[str, Any] | None = None,
+    ) -> None:
+        from parsl.app.python import PythonApp
+        from parsl.config import Config
+        from parsl.dataflow.dflow import DataFlowKernel
+
+        self._slots = slots
+        self._facts = describe or {}
+        self._temp_dir: str | None = None
+        if run_dir is None:
+            self._temp_dir = tempfile.mkdtemp(prefix="tapstrace-parsl-")
+            parsl_dir = Path(self._temp_dir)
+        else:
+            parsl_dir = run_dir / "parsl"
+        self.parsl_dir = parsl_dir
+        self._closed = False
+        self._lock = threading.Lock()
+        self._parsl_logger = logging.getLogger("parsl")
+        self._propagate = self._parsl_logger.propagate
+        # Parsl logs to parsl_dir/NNN/parsl.log; keep its messages off the terminal and
+        # out of the run's log.txt.
+        self._parsl_logger.propagate = False
+        self._executor = executor
+        self._signals = _install_signal_handlers()
+        atexit.register(self._atexit)
+        config = Config(
+            executors=[executor],
+            run_dir=str(parsl_dir),
+            usage_tracking=0,
+            retries=0,  # the engine retries, and records every attempt
+            strategy="simple",
+        )
+        try:
+            self.dfk = DataFlowKernel(config)
+        except BaseException:
+            self._close_partial()
+            raise
+        self._app = PythonApp(run_packed, data_flow_kernel=self.dfk, executors=[executor.label])
+        self._relay = Relay("tapstrace-parsl-results")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
+        import concurrent.futures
+
+        call, parents = pack_call(fn, args, kwargs, concurrent.futures.Future)
+        native = self._app(call, *parents)
+        mirror = MirroredFuture(native)
+        relay = self._relay
+        # Parsl calls back on its task launch thread: only enqueue there.
+        native.add_done_callback(lambda f: relay.put(_settle, mirror, f))
+        return mirror
+
+    def native_argument(self, future: Any) -> Any:
+        # The mirror itself: the DataFlowKernel waits for it, and a child of a cancelled
+        # parent then fails in Parsl instead of running.
+        return future
+
+    def worker_id_function(self) -> Callable[[], str | None] | None:
+        return parsl_worker_id
+
+    def workers(self) -> int | None:
+        return self._slots
+
+    def describe(self) -> dict[str, Any]:
+        import parsl
+
+        return {
+            "parsl_version": parsl.__version__,
+            "parsl_executor": type(self._executor).__name__,
+            "parsl_run_dir": str(self.dfk.run_dir),
+            **self._facts,
+        }
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        try:
+            self.dfk.cleanup()
+        finally:
+            self._relay.close()
+            self._release()
+
+    def _atexit(self) -> None:
+        """Interpreter exit without shutdown (an exception, a second Ctrl-C): clean up."""
+        if not self._closed and hasattr(self, "dfk"):
+            log.warning("Parsl executor not shut down; cleaning up at exit")
+            self.shutdown(wait=False)
+
+    def _close_partial(self) -> None:
+        """The DataFlowKernel did not start: stop what the executor started."""
+        try:
+            if getattr(self._executor, "interchange_proc", None) is not None:
+                self._executor.shutdown()
+        finally:
+            self._closed = True
+            self._release()
+
+    def _release(self) -> None:
+        atexit.unregister(self._atexit)
+        _restore_signal_handlers(self._signals)
+        self._parsl_logger.propagate = self._propagate
+        if self._temp_dir is not None:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+
+def _settle(mirror: MirroredFuture, future: Any) -> None:
+    exc = future.exception()
+    if exc is None:
+        mirror.settle_result(future.result())
+        return
+    mirror.settle_exception(_root_failure(exc) or exc)
+
+
+def _root_failure(exc: BaseException) -> TaskFailed | None:
+    """The task failure behind Parsl's DependencyError chain, if any."""
+    if isinstance(exc, TaskFailed):
+        return exc
+    for inner, _ in getattr(exc, "dependent_exceptions_tids", ()) or ():
+        found = _root_failure(inner)
+        if found is not None:
+            return found
+    return None
+
+
+_TERMINATING = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _install_signal_handlers() -> dict[int, Any]:
+    """Turn SIGTERM/SIGHUP into SystemExit so that the run unwinds and cleans up.
+
+    Only in the main thread, and only where the default action (die at once) is set.
+    """
+    installed: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return installed
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            installed[signum] = signal.signal(signum, _exit_on_signal)
+    return installed
+
+
+def _restore_signal_handlers(installed: dict[int, Any]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum, previous in installed.items():
+        if signal.getsignal(signum) is _exit_on_signal:
+            signal.signal(signum, previous)
+    installed.clear()

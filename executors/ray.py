@@ -1,0 +1,218 @@
+"""Ray executor: a local Ray instance, or a running Ray cluster by address.
+
+Task results stay in Ray's object store: a child receives its parents' ObjectRefs as
+arguments and Ray moves the data between workers; the client also receives every result
+once, to complete the task's future.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from tapstrace.engine.executor import Executor
+from tapstrace.errors import UserError
+from tapstrace.executors.mirror import MirroredFuture, Relay
+from tapstrace.executors.packing import pack_call, run_packed
+from tapstrace.plugins.config import ExecutorConfig
+from tapstrace.plugins.registry import register
+
+log = logging.getLogger(__name__)
+
+
+def ray_worker_id() -> str | None:
+    """Worker id of a Ray worker process: Ray's worker id (hex)."""
+    import ray
+
+    try:
+        return str(ray.get_runtime_context().get_worker_id())
+    except Exception:
+        return None
+
+
+def wait_for_port(address: str, timeout: float) -> None:
+    """Return once ``host:port`` accepts TCP connections; raise TimeoutError after ``timeout``.
+
+    Ray's own connection attempt to an absent cluster retries for minutes, printing
+    warnings from its C++ core; probing first bounds the wait and keeps the terminal quiet.
+    """
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # no port to probe (e.g. "auto"): let Ray resolve it
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=max(0.1, left)).close()
+            return
+        except OSError as exc:
+            if time.monotonic() + 0.2 >= deadline:
+                raise TimeoutError(str(exc)) from None
+            time.sleep(0.2)
+
+
+@register("executor")
+class RayConfig(ExecutorConfig):
+    """Ray: a local Ray instance or a running cluster; data stays in Ray's object store.
+
+    Quiet by default: no dashboard, no usage statistics, workers' output not forwarded.
+    """
+
+    name: ClassVar[str] = "ray"
+
+    address: str | None = Field(
+        None,
+        description="Address of a running Ray cluster (host:6379, or ray://host:10001 for "
+        "Ray Client); none starts a local Ray instance.",
+    )
+    num_cpus: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Local instance: CPUs, i.e. tasks running at once.",
+    )
+    connect_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for the cluster's address to answer."
+    )
+    log_to_driver: bool = Field(
+        False, description="Show the workers' stdout and stderr on this terminal."
+    )
+    init_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='More keyword arguments of ray.init (JSON, e.g. {"object_store_memory": '
+        "1000000000}).",
+    )
+    remote_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Options of every task (ray.remote), e.g. {"num_cpus": 2, "max_retries": 0}.',
+    )
+
+    def build(self, run_dir: Path | None = None) -> RayExecutor:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        import ray
+
+        if ray.is_initialized():
+            raise UserError(
+                "--executor ray: Ray is already initialised in this process; shut it down "
+                "first (one Ray executor per process)"
+            )
+        options: dict[str, Any] = {
+            "log_to_driver": self.log_to_driver,
+            "configure_logging": True,
+            "logging_level": logging.ERROR,
+        }
+        if self.address is None:
+            options.update(address="local", num_cpus=self.num_cpus, include_dashboard=False)
+        else:
+            try:
+                wait_for_port(self.address, self.connect_timeout)
+            except TimeoutError as exc:
+                raise UserError(
+                    f"--executor.address {self.address}: no Ray cluster answered within "
+                    f"{self.connect_timeout:g} s ({exc})"
+                ) from None
+            options["address"] = self.address
+        options.update(self.init_options)
+        auth_error = getattr(ray.exceptions, "AuthenticationError", ConnectionError)
+        try:
+            ray.init(**options)
+        except TypeError as exc:
+            raise UserError(f"--executor.init-options: {exc}") from None
+        except (ConnectionError, auth_error) as exc:
+            ray.shutdown()
+            text = str(exc).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            hint = ""
+            cause = exc.__cause__
+            if isinstance(exc, auth_error) or isinstance(cause, auth_error):
+                hint = " (the cluster wants token authentication: set RAY_AUTH_MODE=token and "
+                hint += "give its token in RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+            raise UserError(
+                f"--executor.address {self.address}: cannot attach to Ray: {first}{hint}"
+            ) from None
+        try:
+            remote = ray.remote(run_packed)
+            if self.remote_options:
+                remote = remote.options(**self.remote_options)
+        except BaseException:
+            ray.shutdown()
+            raise
+        return RayExecutor(remote, attached=self.address is not None)
+
+
+class RayExecutor(Executor):
+    """Submits wrapped tasks as Ray tasks; parents' ObjectRefs are their children's arguments."""
+
+    native_dependencies = True
+    native_nested = True  # by packing (tapstrace.executors.packing)
+
+    def __init__(self, remote: Any, attached: bool) -> None:
+        import ray
+
+        self._ray = ray
+        self._remote = remote
+        self.attached = attached
+        self._relay = Relay("tapstrace-ray-results")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
+        call, refs = pack_call(fn, args, kwargs, self._ray.ObjectRef)
+        ref = self._remote.remote(call, *refs)
+        mirror = MirroredFuture(ref, lambda: self._ray.cancel(ref))
+        relay = self._relay
+        # Ray calls back on its core worker thread: only enqueue there.
+        ref.future().add_done_callback(lambda f: relay.put(_settle, mirror, f))
+        return mirror
+
+    def native_argument(self, future: Any) -> Any:
+        return future.native
+
+    def worker_id_function(self) -> Callable[[], str | None] | None:
+        return ray_worker_id
+
+    def workers(self) -> int | None:
+        try:
+            return int(self._ray.cluster_resources().get("CPU", 0)) or None
+        except Exception:
+            return None
+
+    def describe(self) -> dict[str, Any]:
+        ray = self._ray
+        facts: dict[str, Any] = {"ray_version": ray.__version__, "attached": self.attached}
+        try:
+            facts["gcs_address"] = ray.get_runtime_context().gcs_address
+            facts["nodes"] = sum(1 for node in ray.nodes() if node.get("Alive"))
+        except Exception:
+            log.debug("cannot describe the Ray cluster", exc_info=True)
+        return facts
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            self._ray.shutdown()  # attached: disconnects this driver only
+        finally:
+            self._relay.close()
+
+
+def _settle(mirror: MirroredFuture, future: Any) -> None:
+    from ray.exceptions import RayTaskError, TaskCancelledError
+
+    exc = future.exception()
+    if exc is None:
+        mirror.settle_result(future.result())
+        return
+    if isinstance(exc, RayTaskError):
+        # The task raised (TaskFailed from the wrapper), or a parent failed or was
+        # cancelled: keep what happened, not Ray's wrapper with its formatted traceback.
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, BaseException):
+            exc = cause
+    elif isinstance(exc, TaskCancelledError):
+        mirror.settle_cancelled()
+        return
+    mirror.settle_exception(exc)
