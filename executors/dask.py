@@ -92,11 +92,16 @@ class DaskConfig(ExecutorConfig):
             "threads_per_worker": self.threads_per_worker,
             "processes": self.processes,
             "dashboard_address": None,
+            # No dashboard, but the scheduler's HTTP routes (health, metrics) still start:
+            # on a free port, not 8787, which another cluster may hold.
+            "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
             "silence_logs": getattr(logging, self.log_level.upper()),
         }
         if run_dir is not None:
             options["local_directory"] = str(run_dir / "dask")
-        options.update(self.cluster_options)
+        extra = dict(self.cluster_options)
+        options["scheduler_kwargs"].update(extra.pop("scheduler_kwargs", {}))
+        options.update(extra)
         try:
             cluster = distributed.LocalCluster(**options)
         except TypeError as exc:

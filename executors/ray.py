@@ -27,14 +27,21 @@ from tapstrace.plugins.registry import register
 log = logging.getLogger(__name__)
 
 
-def ray_worker_id() -> str | None:
-    """Worker id of a Ray worker process: Ray's worker id (hex)."""
-    import ray
+_worker_id: tuple[int, str | None] = (-1, None)
 
-    try:
-        return str(ray.get_runtime_context().get_worker_id())
-    except Exception:
-        return None
+
+def ray_worker_id() -> str | None:
+    """Worker id of a Ray worker process: Ray's worker id (hex), cached per process."""
+    global _worker_id
+    pid = os.getpid()
+    if _worker_id[0] != pid:
+        import ray
+
+        try:
+            _worker_id = (pid, str(ray.get_runtime_context().get_worker_id()))
+        except Exception:
+            return None
+    return _worker_id[1]
 
 
 def wait_for_port(address: str, timeout: float) -> None:
