@@ -89,6 +89,15 @@ def parsl_worker_id() -> str | None:
     return f"{block}/{pool}/{rank}"
 
 
+def interchange_command() -> list[str]:
+    """How to start the interchange: with this interpreter (whatever PATH says), immune to
+    the terminal's Ctrl-C, and stopped by the kernel if this process dies (main thread)."""
+    command = [sys.executable, "-m", "tapstrace.executors.parsl_interchange"]
+    if threading.current_thread() is threading.main_thread():
+        command += ["--die-with-parent", str(os.getpid())]
+    return command
+
+
 def _make(module: Any, class_name: str, options: dict[str, Any], flag: str) -> Any:
     try:
         return getattr(module, class_name)(**options)
@@ -138,58 +147,65 @@ class ParslConfig(ExecutorConfig):
         description="More keyword arguments of parsl's HighThroughputExecutor (JSON).",
     )
 
-    def build(self, run_dir: Path | None = None) -> ParslExecutor:
+    def make_provider(self) -> Any:
+        """The Parsl provider (with its launcher) this config describes."""
         import parsl.launchers
         import parsl.providers
-        from parsl.executors import HighThroughputExecutor
-        from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
 
-        local = self.provider == "local"
-        provider_options: dict[str, Any] = {"init_blocks": self.blocks, "max_blocks": self.blocks}
-        provider_options["min_blocks"] = 0
+        options: dict[str, Any] = {"init_blocks": self.blocks, "max_blocks": self.blocks}
+        options["min_blocks"] = 0
         if self.launcher != "default":
-            provider_options["launcher"] = _make(
+            options["launcher"] = _make(
                 parsl.launchers,
                 LAUNCHERS[self.launcher],
                 self.launcher_options,
                 "--executor.launcher-options",
             )
-        provider_options.update(self.provider_options)
-        provider = _make(
-            parsl.providers,
-            PROVIDERS[self.provider],
-            provider_options,
-            "--executor.provider-options",
+        options.update(self.provider_options)
+        return _make(
+            parsl.providers, PROVIDERS[self.provider], options, "--executor.provider-options"
         )
+
+    def make_htex(self) -> Any:
+        """The Parsl HighThroughputExecutor this config describes (not started)."""
+        from parsl.executors import HighThroughputExecutor
+        from parsl.executors.high_throughput.executor import DEFAULT_LAUNCH_CMD
+
+        local = self.provider == "local"
         htex: dict[str, Any] = {
             "label": "htex",
-            "provider": provider,
+            "provider": self.make_provider(),
             "cores_per_worker": self.cores_per_worker,
-            # The interchange runs here: start it with this interpreter, whatever PATH says.
-            "interchange_launch_cmd": [
-                sys.executable,
-                "-m",
-                "parsl.executors.high_throughput.interchange",
-            ],
+            "interchange_launch_cmd": interchange_command(),
         }
-        workers = self.workers if self.workers is not None or not local else os.cpu_count()
+        workers = self._workers_per_node()
         if workers is not None:
             htex["max_workers_per_node"] = workers
         address = self.address or ("127.0.0.1" if local else None)
         if address is not None:
             htex["address"] = address
-        if local:
+        if local:  # worker pools run here too: same interpreter
             pool = f"{shlex.quote(sys.executable)} -m parsl.executors.high_throughput."
             htex["launch_cmd"] = DEFAULT_LAUNCH_CMD.replace(
                 _WORKER_POOL, pool + "process_worker_pool", 1
             )
         htex.update(self.htex_options)
         try:
-            executor = HighThroughputExecutor(**htex)
+            return HighThroughputExecutor(**htex)
         except TypeError as exc:
             raise UserError(f"--executor.htex-options: {exc}") from None
+
+    def _workers_per_node(self) -> int | None:
+        if self.workers is not None or self.provider != "local":
+            return self.workers
+        return os.cpu_count() or 1
+
+    def build(self, run_dir: Path | None = None) -> ParslExecutor:
+        executor = self.make_htex()
         slots = None
+        workers = self._workers_per_node()
         if workers is not None:
+            provider = executor.provider
             nodes = int(getattr(provider, "nodes_per_block", 1) or 1)
             slots = workers * nodes * int(getattr(provider, "max_blocks", self.blocks))
         return ParslExecutor(executor, run_dir, slots, describe={"provider": self.provider})
@@ -305,10 +321,28 @@ class ParslExecutor(Executor):
                 return
             self._closed = True
         try:
+            self._stop_blocks_if_orphaned()
             self.dfk.cleanup()
         finally:
             self._relay.close()
             self._release()
+
+    def _stop_blocks_if_orphaned(self) -> None:
+        """The interchange died: Parsl's clean-up would wait for it forever to scale in,
+        so cancel the blocks through the provider and put the executor in a bad state."""
+        interchange = getattr(self._executor, "interchange_proc", None)
+        if interchange is None or interchange.poll() is None:
+            return
+        code = interchange.returncode
+        log.warning("the Parsl interchange exited (%s); cancelling its blocks", code)
+        jobs = list(getattr(self._executor, "blocks_to_job_id", {}).values())
+        try:
+            if jobs:
+                self._executor.provider.cancel(jobs)
+        finally:
+            self._executor.set_bad_state_and_fail_all(
+                RuntimeError(f"the Parsl interchange exited with {code}")
+            )
 
     def _atexit(self) -> None:
         """Interpreter exit without shutdown (an exception, a second Ctrl-C): clean up."""

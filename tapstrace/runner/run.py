@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections import Counter
@@ -72,8 +74,23 @@ def _close_transformer(transformer: Any) -> None:
         log.exception("could not remove the data moved out of band")
 
 
+def _interruptible() -> None:
+    """Make Ctrl-C interrupt a blocking wait again: re-install Python's SIGINT handler.
+
+    Importing polars replaces it with one flagged SA_RESTART, so a main thread waiting on
+    a lock (``engine.wait``) sleeps on through Ctrl-C until the wait ends
+    (pola-rs/polars#21739); Python's own handler interrupts the wait.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):  # not ignored (a background job), not installed outside Python
+        signal.signal(signal.SIGINT, handler)
+
+
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
+    _interruptible()
     if spec.filter is not None and spec.transformer is None:
         raise ConfigError("--filter needs a --transformer to move the data it selects")
     # Built first, so that an unreachable store fails before anything is made.

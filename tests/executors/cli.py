@@ -54,4 +54,4 @@ def check_cli_run(tmp_path: Path, marker: str, executor: str, *flags: str, **env
     assert {"config.toml", "log.txt"} <= {p.name for p in run_dir.iterdir()}
     stray = {p.name for p in tmp_path.iterdir()} - {"runs", "run.arrow"}
     assert not stray, f"files left in the working directory: {stray}"
-    assert not wait_no_leftovers(marker)
+    assert not wait_no_leftovers(marker, cwd=tmp_path)

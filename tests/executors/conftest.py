@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psutil
@@ -38,23 +38,68 @@ def marked_env(marker: str, **extra: str) -> dict[str, str]:
     return {**os.environ, MARK: marker, **extra}
 
 
-def leftovers(marker: str) -> list[str]:
-    """Live processes carrying ``marker`` in their environment ("pid cmdline")."""
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _describe(proc: psutil.Process) -> str:
+    try:
+        return f"{proc.pid} {' '.join(proc.cmdline())[:150]}"
+    except psutil.Error:
+        return str(proc.pid)
+
+
+def marked(marker: str, cwd: Path | None = None) -> list[psutil.Process]:
+    """Live processes carrying ``marker`` in their environment, or working in ``cwd``.
+
+    A process that rewrites its title (Parsl's interchange: setproctitle) clobbers its
+    environment: find it by its working directory, or with :func:`family` while its
+    parent runs.
+    """
     found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
+    for proc in psutil.process_iter():
         try:
-            if proc.environ().get(MARK) == marker and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(f"{proc.pid} {' '.join(proc.info['cmdline'] or [])[:150]}")
+            mine = proc.environ().get(MARK) == marker
+            if not mine and cwd is not None:
+                mine = Path(proc.cwd()).is_relative_to(cwd)
+            if mine and _alive(proc):
+                found.append(proc)
         except (psutil.Error, OSError):
             continue
     return found
 
 
-def wait_no_leftovers(marker: str, timeout: float = 15.0) -> list[str]:
+def family(pid: int) -> list[psutil.Process]:
+    """A live process and all its descendants."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def leftovers(
+    marker: str, known: Sequence[psutil.Process] = (), cwd: Path | None = None
+) -> list[str]:
+    """A test's processes still alive: marked ones, ones in ``cwd``, and ``known`` ones."""
+    alive = {p.pid: p for p in known if _alive(p)}
+    alive.update((p.pid, p) for p in marked(marker, cwd))
+    return [_describe(p) for p in alive.values()]
+
+
+def wait_no_leftovers(
+    marker: str,
+    known: Sequence[psutil.Process] = (),
+    cwd: Path | None = None,
+    timeout: float = 15.0,
+) -> list[str]:
     """Leftovers still there after ``timeout`` seconds (processes may take a moment)."""
     deadline = time.monotonic() + timeout
     while True:
-        left = leftovers(marker)
+        left = leftovers(marker, known, cwd)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.2)
@@ -136,7 +181,7 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         for proc in reversed(procs):
             stop_tree(proc)
-        assert not wait_no_leftovers(marker, 5)
+        assert not wait_no_leftovers(marker, timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +224,6 @@ def ray_head() -> Iterator[str]:
             os.environ.pop("RAY_AUTH_MODE", None)
         else:
             os.environ["RAY_AUTH_MODE"] = previous
-        left = wait_no_leftovers(marker, 10)
+        left = wait_no_leftovers(marker, timeout=10)
         shutil.rmtree(temp_dir, ignore_errors=True)
         assert not left

@@ -1,0 +1,96 @@
+"""The ray executor on a local Ray instance and attached to a running ``ray start --head``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tapstrace.engine import Engine, MemoryRecorder
+from tapstrace.errors import UserError
+from tapstrace.executors.ray import RayConfig
+from tests.executors.cli import check_cli_run
+from tests.executors.conftest import free_port
+from tests.executors.scenarios import run_scenarios
+from tests.tasks import add, identity
+
+pytestmark = pytest.mark.slow
+
+
+def is_ray_worker_id(worker_id: str) -> bool:
+    return len(worker_id) == 56 and all(c in "0123456789abcdef" for c in worker_id)
+
+
+def test_local_instance_records_every_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    executor = RayConfig(num_cpus=2).build()
+    try:
+        assert executor.workers() == 2 and not executor.describe()["attached"]
+        with pytest.raises(UserError, match="already initialised"):
+            RayConfig(num_cpus=1).build()
+        recorder = MemoryRecorder()
+        run_scenarios(Engine(executor, recorder=recorder), recorder, is_ray_worker_id)
+    finally:
+        executor.shutdown()
+    assert not ray.is_initialized()
+
+
+def test_parents_stay_in_the_object_store() -> None:
+    """A child receives its parents as ObjectRefs, also nested: never as client values."""
+    import ray
+
+    from tapstrace.executors.packing import PackedCall
+
+    submitted: list[tuple[PackedCall, tuple[object, ...]]] = []
+    executor = RayConfig(num_cpus=2).build()
+    remote = executor._remote
+
+    class Spy:
+        def remote(self, call: PackedCall, *refs: object) -> object:
+            submitted.append((call, refs))
+            return remote.remote(call, *refs)
+
+    executor._remote = Spy()
+    with Engine(executor) as engine:
+        a = engine.submit(identity, 1)
+        b = engine.submit(add, a, 1)
+        c = engine.submit(sum, [a, b, b])
+        assert c.result(60) == 1 + 2 + 2
+    refs_of_c = submitted[-1][1]
+    assert len(refs_of_c) == 2 and all(isinstance(r, ray.ObjectRef) for r in refs_of_c)
+    assert not ray.is_initialized()
+
+
+def test_attached_to_a_running_cluster(ray_head: str) -> None:
+    import ray
+
+    executor = RayConfig(address=ray_head).build()
+    try:
+        facts = executor.describe()
+        assert facts["attached"] and facts["nodes"] == 1
+        assert executor.workers() == 2
+        recorder = MemoryRecorder()
+        run_scenarios(Engine(executor, recorder=recorder), recorder, is_ray_worker_id)
+    finally:
+        executor.shutdown()
+    assert not ray.is_initialized()
+    # The cluster outlives the driver: attach again.
+    again = RayConfig(address=ray_head).build()
+    with Engine(again) as engine:
+        assert engine.submit(add, 1, 2).result(60) == 3
+
+
+def test_unreachable_address_fails_fast_naming_it() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    with pytest.raises(UserError) as info:
+        RayConfig(address=address, connect_timeout=1).build()
+    assert time.monotonic() - start < 10
+    assert str(info.value).startswith(f"--executor.address {address}: no Ray cluster answered")
+
+
+def test_cli_run_records_a_trace(tmp_path: Path, marker: str) -> None:
+    check_cli_run(tmp_path, marker, "ray", "--executor.num-cpus", "2")
