@@ -167,14 +167,18 @@ class DaskExecutor(Executor):
 
 
 def _settle(mirror: MirroredFuture, native: Any) -> None:
-    if native.cancelled():
+    status = native.status
+    if status == "cancelled":
         mirror.settle_cancelled()
         return
     try:
-        exc = native.exception()
-        if exc is None:
+        if status == "finished":  # one round trip to fetch the result, not two
             mirror.settle_result(native.result())
-        else:
-            mirror.settle_exception(exc)
-    except Exception as exc:  # the client lost the result (closed, scheduler gone)
-        mirror.settle_exception(exc)
+            return
+        exc = native.exception()
+        if exc is None:  # finished after all (a lost key recomputed)
+            mirror.settle_result(native.result())
+            return
+    except Exception as raised:  # the task's own error, or the client lost the key
+        exc = raised
+    mirror.settle_exception(exc)
