@@ -19,8 +19,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import psutil
 import pytest
+
+psutil = pytest.importorskip("psutil")  # installed with the dask and ray extras
 
 MARK = "TAPSTRACE_TEST_MARK"
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,6 +15,7 @@ from tests.executors.conftest import free_port
 from tests.executors.scenarios import run_scenarios
 
 pytestmark = pytest.mark.slow
+pytest.importorskip("distributed")  # the dask extra
 
 
 def test_local_cluster_records_every_task(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from tests.executors.conftest import (
 from tests.executors.scenarios import run_scenarios
 
 pytestmark = pytest.mark.slow
+pytest.importorskip("parsl")  # the parsl extra
 
 
 def test_htex_records_every_task(tmp_path: Path) -> None:
@@ -192,3 +193,21 @@ def test_cli_run_records_a_trace(tmp_path: Path, marker: str) -> None:
 
 def test_cli_run_on_the_thread_pool(tmp_path: Path, marker: str) -> None:
     check_cli_run(tmp_path, marker, "parsl-thread", "--executor.max-threads", "2")
+
+
+def test_batch_provider_without_its_scheduler_fails_tasks_clearly(tmp_path: Path) -> None:
+    """A real SlurmProvider where sbatch does not exist: tasks fail, saying why; no hang."""
+    import shutil
+
+    if shutil.which("sbatch"):
+        pytest.skip("a real Slurm is installed here: this test would submit jobs")
+    config = ParslConfig(provider="slurm", workers=1, provider_options={"partition": "none"})
+    recorder = MemoryRecorder()
+    with Engine(config.build(tmp_path), recorder=recorder) as engine:
+        future = engine.submit(pow, 2, 3)
+        with pytest.raises(Exception, match="sbatch"):
+            future.result(120)
+    (record,) = recorder.records
+    assert record.status == "failed" and "sbatch" in (record.error_message or "")
+    script = next(tmp_path.glob("parsl/000/submit_scripts/parsl.htex.block-0.*"))
+    assert "#SBATCH --partition=none" in script.read_text()  # Parsl's own job script

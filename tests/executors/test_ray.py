@@ -16,6 +16,7 @@ from tests.executors.scenarios import run_scenarios
 from tests.tasks import add, identity
 
 pytestmark = pytest.mark.slow
+pytest.importorskip("ray")  # the ray extra
 
 
 def is_ray_worker_id(worker_id: str) -> bool:
