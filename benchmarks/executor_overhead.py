@@ -8,7 +8,7 @@ a TraceWriter ("traced"). Prints tasks/s for both and the ratio traced / bare, s
 side. Start-up is excluded.
 
     python benchmarks/executor_overhead.py [--tasks 2000] [--rounds 3] [--workers 2]
-        [--executors dask,ray,parsl,parsl-thread]
+        [--executors dask,ray,parsl,parsl-thread] [--sleep 0.001]
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from tapstrace.engine.executor import Executor
 from tapstrace.plugins import registry
 from tapstrace.trace import TraceWriter, read_trace
 
-#: The task: the synthetic app's task with no duration and no output, so only overheads
-#: are measured. Importable on every worker, so no framework pickles it by value.
-NOOP = (0.0, "sleep", 0)
+#: The task's arguments: the synthetic app's task with no duration and no output, so
+#: only overheads are measured (``--sleep`` sets a duration). The task is importable on
+#: every worker, so no framework pickles it by value.
+NOOP: tuple[float, str, int] = (0.0, "sleep", 0)
 
 
 def bare_runner(name: str, executor: Any) -> Callable[[int], None]:
@@ -118,12 +119,15 @@ def main() -> None:
     parser.add_argument(
         "--executors", default="dask,ray,parsl,parsl-thread", help="comma-separated names"
     )
+    parser.add_argument("--sleep", type=float, default=0.0, help="task duration in seconds")
     args = parser.parse_args()
+    global NOOP
+    NOOP = (args.sleep, "sleep", 0)
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger().handlers[0].setLevel(logging.CRITICAL)  # closing clusters is chatty
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{args.tasks} no-op tasks, {args.rounds} rounds (median), "
+          f"{args.tasks} tasks of {args.sleep * 1000:g} ms, {args.rounds} rounds (median), "
           f"{args.workers} workers")  # fmt: skip
     print(f"{'executor':<14}{'bare tasks/s':>14}{'traced tasks/s':>16}{'traced/bare':>13}")
     with tempfile.TemporaryDirectory() as tmp:

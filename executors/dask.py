@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -115,7 +117,13 @@ class DaskConfig(ExecutorConfig):
 
 
 class DaskExecutor(Executor):
-    """Submits wrapped tasks to a Dask client; futures nested anywhere are dependencies."""
+    """Submits wrapped tasks to a Dask client; futures nested anywhere are dependencies.
+
+    Results are fetched concurrently on the client's event loop (distributed's
+    ``as_completed(with_results=True)``) and handed to the task futures by a thread of
+    the executor: a fetch per task from Dask's callback thread would serialise the round
+    trips to the workers.
+    """
 
     native_dependencies = True
     native_nested = True  # by packing (tapstrace.executors.packing)
@@ -126,15 +134,40 @@ class DaskExecutor(Executor):
         self.client = client
         self.cluster = cluster
         self._future_type = distributed.Future
+        self._mirrors: dict[str, MirroredFuture] = {}
+        self._lock = threading.Lock()
+        self._closing = False
+        self._wake = threading.Event()
+        self._results = distributed.as_completed(
+            loop=client.loop, with_results=True, raise_errors=False
+        )
+        self._collector = threading.Thread(
+            target=self._collect, name="tapstrace-dask-results", daemon=True
+        )
+        self._collector.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
         call, futures = pack_call(fn, args, kwargs, self._future_type)
         key = f"{call.__name__}-{uuid.uuid4().hex}"
         native = self.client.submit(run_packed, call, *futures, key=key, pure=False)
         mirror = MirroredFuture(native, native.cancel)
-        # Dask runs done callbacks on its own callback thread, not its event loop.
-        native.add_done_callback(lambda f: _settle(mirror, f))
+        with self._lock:
+            self._mirrors[key] = mirror
+        self._results.add(native)
+        self._wake.set()
         return mirror
+
+    def _collect(self) -> None:
+        while True:
+            self._wake.clear()
+            for native, result in self._results:
+                with self._lock:
+                    mirror = self._mirrors.pop(native.key, None)
+                if mirror is not None:
+                    _settle(mirror, native, result)
+            if self._closing:
+                return
+            self._wake.wait(1.0)
 
     def native_argument(self, future: Any) -> Any:
         return future.native
@@ -159,6 +192,10 @@ class DaskExecutor(Executor):
         }
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closing = True
+        self._results.clear()  # unfinished tasks: the engine records them as cancelled
+        self._wake.set()
+        self._collector.join(10)
         try:
             self.client.close()
         finally:
@@ -166,19 +203,13 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def _settle(mirror: MirroredFuture, native: Any) -> None:
+def _settle(mirror: MirroredFuture, native: Any, result: Any) -> None:
     status = native.status
-    if status == "cancelled":
+    if status == "cancelled" or isinstance(result, CancelledError):
         mirror.settle_cancelled()
-        return
-    try:
-        if status == "finished":  # one round trip to fetch the result, not two
-            mirror.settle_result(native.result())
-            return
-        exc = native.exception()
-        if exc is None:  # finished after all (a lost key recomputed)
-            mirror.settle_result(native.result())
-            return
-    except Exception as raised:  # the task's own error, or the client lost the key
-        exc = raised
-    mirror.settle_exception(exc)
+    elif status == "error":
+        # Fetched without raising: (type, exception, traceback).
+        exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
+        mirror.settle_exception(exc if isinstance(exc, BaseException) else RuntimeError(exc))
+    else:
+        mirror.settle_result(result)

@@ -137,8 +137,7 @@ class RayConfig(ExecutorConfig):
             text = str(exc).strip()
             first = text.splitlines()[0] if text else type(exc).__name__
             hint = ""
-            cause = exc.__cause__
-            if isinstance(exc, auth_error) or isinstance(cause, auth_error):
+            if _caused_by(exc, auth_error, "InvalidAuthToken"):
                 hint = " (the cluster wants token authentication: set RAY_AUTH_MODE=token and "
                 hint += "give its token in RAY_AUTH_TOKEN or ~/.ray/auth_token)"
             raise UserError(
@@ -152,6 +151,18 @@ class RayConfig(ExecutorConfig):
             ray.shutdown()
             raise
         return RayExecutor(remote, attached=self.address is not None)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException], text: str) -> bool:
+    """Whether ``exc`` or an exception in its chain is a ``kind`` or mentions ``text``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind) or text in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class RayExecutor(Executor):
