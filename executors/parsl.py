@@ -275,13 +275,13 @@ class ParslExecutor(Executor):
             retries=0,  # the engine retries, and records every attempt
             strategy="simple",
         )
+        self._relay = Relay("tapstrace-parsl-results")
         try:
             self.dfk = DataFlowKernel(config)
         except BaseException:
             self._close_partial()
             raise
         self._app = PythonApp(run_packed, data_flow_kernel=self.dfk, executors=[executor.label])
-        self._relay = Relay("tapstrace-parsl-results")
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
         import concurrent.futures
@@ -357,6 +357,7 @@ class ParslExecutor(Executor):
                 self._executor.shutdown()
         finally:
             self._closed = True
+            self._relay.close()
             self._release()
 
     def _release(self) -> None:
