@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tapstrace.apps.synthetic import SyntheticConfig
+from tapstrace.engine import Engine, MemoryRecorder
+from tapstrace.executors.thread import ThreadConfig
 from tapstrace.trace import read_trace
 from tests.executors.conftest import marked_env, wait_no_leftovers
 
@@ -26,28 +29,46 @@ def tapstrace(
     )
 
 
+#: A layered random DAG of 1 MB payloads (12 tasks), as flags and as a config.
+DAG = {"structure": "random", "width": 4, "depth": 3, "edge_probability": 0.5, "seed": 5,
+       "mean_seconds": 0.01, "output_bytes": MB}  # fmt: skip
+
+
+def reference_edges() -> list[tuple[int, ...]]:
+    """The DAG's edges as the synthetic app submits them (run on a thread pool)."""
+    recorder = MemoryRecorder()
+    with Engine(ThreadConfig(max_threads=2).build(), recorder=recorder) as engine:
+        SyntheticConfig(**{**DAG, "mean_seconds": 0, "output_bytes": 0}).build().run(
+            engine, Path(".")
+        )
+    return [r.parents for r in sorted(recorder.records, key=lambda r: r.task_id)]
+
+
 def check_cli_run(tmp_path: Path, marker: str, executor: str, *flags: str, **env: str) -> None:
-    """A diamond of 1 MB payloads: complete trace, right edges, quiet terminal, no leftovers."""
+    """A random DAG of 1 MB payloads: the trace has every task with the submitted edges,
+    the terminal stays quiet, nothing is left in the working directory or running."""
+    dag_flags = [f for key, value in DAG.items()
+                 for f in (f"--app.{key.replace('_', '-')}", str(value))]  # fmt: skip
     result = tapstrace(
-        "run", "synthetic", "--executor", executor, *flags,
-        "--app.structure", "diamond", "--app.tasks", "4", "--app.mean-seconds", "0.01",
-        "--app.output-bytes", str(MB), "--trace", "run.arrow",
+        "run", "synthetic", "--executor", executor, *flags, *dag_flags, "--trace", "run.arrow",
         cwd=tmp_path, marker=marker, **env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", result.stderr  # quiet: no framework logs on the terminal
-    assert "ok 6" in result.stdout or "6 ok" in result.stdout, result.stdout
+    assert "ok 12" in result.stdout or "12 ok" in result.stdout, result.stdout
 
     trace = read_trace(tmp_path / "run.arrow")
     assert not trace.partial and trace.executor == executor
     tasks = trace.tasks.sort("task_id")
-    assert tasks.height == 6
-    assert tasks["status"].to_list() == ["ok"] * 6
-    parents = [list(p) for p in tasks["parents"].to_list()]
-    assert parents == [[], [0], [0], [0], [0], [1, 2, 3, 4]]
+    assert tasks.height == 12
+    assert tasks["status"].to_list() == ["ok"] * 12
+    parents = [tuple(p) for p in tasks["parents"].to_list()]
+    assert parents == reference_edges()
+    assert any(len(p) > 1 for p in parents)  # some task has several parents
     assert tasks["worker_id"].null_count() == 0
-    assert tasks["output_bytes"].to_list() == [MB] * 6
-    assert tasks["input_bytes"].to_list()[-1] >= 4 * MB  # the sink received four payloads
+    assert tasks["output_bytes"].to_list() == [MB] * 12
+    for inputs, received in zip(parents, tasks["input_bytes"].to_list(), strict=True):
+        assert received >= len(inputs) * MB  # each parent's payload reached the child
     assert trace.metadata["workers"]
 
     (run_dir,) = (tmp_path / "runs").iterdir()

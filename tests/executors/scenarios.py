@@ -1,9 +1,10 @@
 """One workload that every cluster executor must record completely and correctly.
 
 ok tasks with dependencies nested anywhere in the arguments, a 1 MB payload between
-dependent tasks, a failing task with a dependency-failed child and grandchild, and a
-cancelled task with a child; then: one final record per submission, the right status,
-parents and error for each, worker ids, and consistent times.
+dependent tasks, a failing task with a dependency-failed child and grandchild, a
+cancelled task with a child, and the synthetic app's diamond of 1 MB payloads; then: one
+final record per submission, the right status, parents and error for each, worker ids,
+and consistent times.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 
+from tapstrace.apps.synthetic import SyntheticConfig
 from tapstrace.engine import DependencyError, Engine, MemoryRecorder, Status, TaskRecord
 from tests.tasks import add, fail, identity, sleep, total
 
@@ -59,14 +62,20 @@ def run_scenarios(
             future.result(timeout)
         assert info.value.parent_id == parent.task_id
     assert slow.cancelled()
+    diamond = SyntheticConfig(structure="diamond", tasks=3, mean_seconds=0, output_bytes=MB)
+    diamond.build().run(engine, Path("."))  # writes nothing
     engine.shutdown()
 
-    assert len(recorder.records) == engine.submitted == 10
+    assert len(recorder.records) == engine.submitted == 15
     records = {r.task_id: r for r in recorder.records}
-    assert len(records) == 10  # one final record per task, no retries here
+    assert len(records) == 15  # one final record per task, no retries here
+    # The diamond, tasks 10 to 14: edges as submitted, 1 MB from each parent.
+    assert [records[i].parents for i in range(10, 15)] == [(), (10,), (10,), (10,), (11, 12, 13)]
+    assert all(records[i].status == Status.OK and records[i].worker_id for i in range(10, 15))
+    assert records[14].input_bytes is not None and records[14].input_bytes >= 3 * MB
     statuses = Counter(r.status for r in records.values())
     assert statuses == {
-        Status.OK: 5,
+        Status.OK: 5 + 5,
         Status.FAILED: 1,
         Status.DEPENDENCY_FAILED: 3,
         Status.CANCELLED: 1,
