@@ -26,6 +26,8 @@ def is_ray_worker_id(worker_id: str) -> bool:
 def test_local_instance_records_every_task(monkeypatch: pytest.MonkeyPatch) -> None:
     import ray
 
+    # Ray would turn token authentication on and set RAY_AUTH_MODE for the whole test
+    # session; the CLI test runs with Ray's defaults.
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     executor = RayConfig(num_cpus=2).build()
     try:
@@ -39,9 +41,11 @@ def test_local_instance_records_every_task(monkeypatch: pytest.MonkeyPatch) -> N
     assert not ray.is_initialized()
 
 
-def test_parents_stay_in_the_object_store() -> None:
+def test_parents_stay_in_the_object_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """A child receives its parents as ObjectRefs, also nested: never as client values."""
     import ray
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
 
     from tapstrace.executors.packing import PackedCall
 
