@@ -164,7 +164,7 @@ def list_plugins(kind: str | None) -> None:
                 table.add_row(
                     "",
                     field.replace("_", "-"),
-                    type_label(info.annotation),
+                    escape(type_label(info.annotation)),
                     escape(help_text(info)),  # descriptions are text, not rich markup
                     end_section=i == len(fields) - 1,
                 )
