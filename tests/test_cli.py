@@ -123,3 +123,31 @@ def test_show_partial_trace(tmp_path: Path) -> None:
     as_json = tapstrace_cli("show", "--json", "partial.arrow", cwd=tmp_path)
     assert '"partial": true' in as_json.stdout
     writer.close()
+
+
+@pytest.mark.slow
+def test_sigterm_finalises_the_trace(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "thread",
+         "--executor.max-threads", "2", "--app.tasks", "200", "--app.mean-seconds", "0.1",
+         "--trace", "term.arrow", "-q"],
+        cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "term.arrow").exists() or (tmp_path / "term.arrow").stat().st_size < 2000:
+        assert time.monotonic() < deadline and proc.poll() is None, "the run never got going"
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    trace = read_trace(tmp_path / "term.arrow")
+    assert not trace.partial  # finalised on the way out
+    assert trace.tasks.height == 200  # every submitted task has its record
+    statuses = set(trace.tasks["status"].unique().to_list())
+    assert "ok" in statuses and "cancelled" in statuses

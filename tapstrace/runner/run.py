@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from tapstrace.config.spec import RunSpec
@@ -88,9 +89,45 @@ def _interruptible() -> None:
         signal.signal(signal.SIGINT, handler)
 
 
+_TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _terminable() -> dict[int, Any]:
+    """Turn SIGTERM/SIGHUP into SystemExit while a run goes on, so that a ``kill`` unwinds
+    the run like Ctrl-C does: pending tasks are cancelled and recorded, the trace is
+    finalised. Only in the main thread, and only where the default (die at once) is set.
+    """
+    installed: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _TERMINATING:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                installed[signum] = signal.signal(signum, _exit_on_signal)
+    return installed
+
+
+def _restore(installed: dict[int, Any]) -> None:
+    for signum, previous in installed.items():
+        if signal.getsignal(signum) is _exit_on_signal:
+            signal.signal(signum, previous)
+
+
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
     _interruptible()
+    installed = _terminable()
+    try:
+        return _execute_with_transformer(spec, monitor)
+    finally:
+        _restore(installed)
+
+
+def _execute_with_transformer(spec: RunSpec, monitor: Monitor | None) -> RunResult:
     if spec.filter is not None and spec.transformer is None:
         raise ConfigError("--filter needs a --transformer to move the data it selects")
     # Built first, so that an unreachable store fails before anything is made.
