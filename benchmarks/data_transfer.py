@@ -9,7 +9,7 @@ moves. Prints the median round trip per executor, payload size and mode, and the
 to the baseline; saves one trace per combination and a CSV (for ``tapstrace analyze``).
 
     python benchmarks/data_transfer.py [--executors thread,process] [--tasks 20]
-        [--sizes 10000,100000,1000000,10000000] [--out runs/benchmarks/data_transfer]
+        [--sizes 10000,100000,1000000,10000000] [--out benchmarks/results/data_transfer]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import sysconfig
 import time
 import uuid
@@ -31,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark
+
+from executor_overhead import WORKER_PARAMETER
 
 from tapstrace.engine import Engine
 from tapstrace.plugins import registry
@@ -106,8 +111,8 @@ def run_one(
     executor_name: str, workers: int, mode: str, size: int, tasks: int, redis_port: int | None,
     workdir: Path, trace: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    key = "max_threads" if executor_name == "thread" else "max_processes"
-    params = {key: workers} if executor_name in ("thread", "process") else {}
+    key = WORKER_PARAMETER.get(executor_name)
+    params = {key: workers} if key else {}
     executor_config = registry.get("executor", executor_name)(**params)
     filter_config, transformer_config = mode_configs(mode, redis_port, workdir)
     transformer = transformer_config.build() if transformer_config else None
@@ -168,8 +173,9 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/data_transfer"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/data_transfer"))
     args = parser.parse_args()
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # local Ray: no token prompt
     args.out.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = args.modes.split(",")

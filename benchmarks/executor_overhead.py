@@ -87,9 +87,16 @@ def bare(run: Callable[[int], None], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def traced(executor: Executor, n: int, path: Path) -> float:
-    writer = TraceWriter(path, overwrite=True)
-    engine = Engine(executor, recorder=writer)  # not shut down: the executor is reused
+def traced(
+    executor: Executor,
+    n: int,
+    path: Path,
+    metadata: dict[bytes, bytes] | None = None,
+    run_id: str | None = None,
+) -> float:
+    """Run ``n`` no-op tasks through the Engine, recorded into a trace at ``path``."""
+    writer = TraceWriter(path, metadata, overwrite=True)
+    engine = Engine(executor, recorder=writer, run_id=run_id)  # not shut down: reused
     start = time.perf_counter()
     _wait([engine.submit(synthetic_task, *NOOP) for _ in range(n)])
     rate = n / (time.perf_counter() - start)
@@ -98,17 +105,24 @@ def traced(executor: Executor, n: int, path: Path) -> float:
     return rate
 
 
+#: Each executor's parameter for its number of workers.
+WORKER_PARAMETER: dict[str, str] = {
+    "dask": "workers",
+    "ray": "num_cpus",
+    "parsl": "workers",
+    "parsl-thread": "max_threads",
+    "thread": "max_threads",
+    "process": "max_processes",
+}
+
+
+def executor_config(name: str, workers: int) -> Any:
+    """The registered config of executor ``name`` with ``workers`` workers."""
+    return registry.get("executor", name)(**{WORKER_PARAMETER[name]: workers})
+
+
 def build(name: str, workers: int, run_dir: Path) -> Executor:
-    params: dict[str, dict[str, Any]] = {
-        "dask": {"workers": workers},
-        "ray": {"num_cpus": workers},
-        "parsl": {"workers": workers},
-        "parsl-thread": {"max_threads": workers},
-        "thread": {"max_threads": workers},
-        "process": {"max_processes": workers},
-    }
-    config = registry.get("executor", name)(**params[name])  # type: ignore[call-arg]
-    return config.build(run_dir)  # type: ignore[no-any-return]
+    return executor_config(name, workers).build(run_dir)  # type: ignore[no-any-return]
 
 
 def main() -> None:
