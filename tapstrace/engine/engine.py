@@ -194,6 +194,7 @@ class Engine:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
         submitted = time.time()
+        data = None
         if self.data is not None:  # move arguments out of band; TaskFutures stay
             t0 = time.perf_counter()
             args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
@@ -202,8 +203,7 @@ class Engine:
         future = TaskFuture(self, task_id, _task_name(fn))
         task = _Task(task_id, fn, future)
         task.submitted = submitted
-        if self.data is not None:
-            task.data = data
+        task.data = data
         task.warmup = self._warmup
         task.source_id = source_id
         task.args = args
