@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= all,dev
 
-.PHONY: install demo test lint typecheck pytest bench clean redis-server
+.PHONY: install demo test lint typecheck pytest bench clean redis-server chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,16 @@ redis-server: install
 	  RUNLEVEL=1 apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || \
 	{ echo "no redis-server: the Redis tests will skip (docs/data.md)" >&2; test -z "$$CI"; }
 
-pytest: install redis-server
+# Headless Chromium for the report test (tests/analysis/test_browser.py): Debian's package,
+# installed as root where missing. Without root or apt-get the browser test skips locally;
+# missing in CI: error.
+chromium:
+	@command -v chromium >/dev/null || \
+	{ test "$$(id -u)" = 0 && command -v apt-get >/dev/null && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	{ echo "no chromium: the browser test of the HTML report will skip" >&2; test -z "$$CI"; }
+
+pytest: install redis-server chromium
 	$(BIN)/python -m pytest -ra
 
 test: lint typecheck pytest

@@ -90,12 +90,7 @@ def total_work(trace: Trace | Tasks) -> float:
 def workers(trace: Trace | Tasks) -> tuple[int | None, str]:
     """Worker slots and where the number comes from: the trace metadata ("metadata"),
     else the distinct workers seen running tasks ("observed")."""
-    tasks = as_tasks(trace)
-    declared = tasks.declared_workers
-    if declared:
-        return declared, "metadata"
-    seen = tasks.attempts["worker"].drop_nulls().n_unique()
-    return (seen or None), "observed"
+    return as_tasks(trace).slots
 
 
 def throughput(trace: Trace | Tasks) -> float | None:

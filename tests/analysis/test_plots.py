@@ -57,7 +57,8 @@ def test_small_trace_keeps_every_task(tmp_path: Path) -> None:
     assert not data.gantt_aggregated and data.gantt_rows == "worker"
     assert data.gantt.height == 6  # every attempt, warm-up excluded
     assert data.critical["task_id"].to_list() == [1, 2, 4]
-    assert set(data.overheads["component"]) == {"engine", "queueing", "launch", "return"}
+    components = {"engine", "queueing", "worker_wait", "launch", "return"}
+    assert set(data.overheads["component"]) == components
     assert data.overheads.filter(pl.col("fraction") == 1.0)["seconds"].max() == pytest.approx(0.3)
 
 

@@ -1,0 +1,260 @@
+"""Where the makespan went: the recorded critical path, cut into what each stretch was.
+
+Walking back from the last result received, every moment of the makespan belongs to one
+stretch of one chain of events:
+
+- a task, from the moment it could go (its last data parent's result, or its own
+  submission) to its result: engine (ready - release), queueing (dispatched - ready),
+  retries (earlier attempts, from the first attempt's ready to the final dispatch),
+  waiting for a free worker, launch (the rest of dispatched -> started), execution and
+  return;
+- the client, before a submission that was not waiting on data: from the results it
+  had seen (control parents, schema 1.2) or from its previous submission, to the
+  submission. A trace without the client's control flow cannot say why a submission
+  came when it did; that time is reported as "not recorded", never as client time.
+
+The walk picks, at each step, the predecessor that came last (the parent whose result
+arrived last, or the client's last observation or previous submission, whichever is
+later), so the stretches abut and their sum is the makespan exactly: the components
+of two runs subtract to the difference of their makespans (``tapstrace compare``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from tapstrace.analysis.graph import edges_from, task_dag
+from tapstrace.analysis.overhead import task_overheads
+from tapstrace.analysis.tasks import Tasks, as_tasks
+
+if TYPE_CHECKING:
+    from tapstrace.trace.reader import Trace
+
+#: Components of the makespan, in the order they are shown, with their labels.
+PARTS = {
+    "client": "client (driver work and pacing)",
+    "unrecorded": "before submission (client not recorded)",
+    "engine": "engine (releasing ready tasks)",
+    "queueing": "queueing (before the executor)",
+    "worker_wait": "waiting for a free worker",
+    "launch": "launch (executor and input transfer)",
+    "execution": "task execution",
+    "return": "return (result transfer)",
+    "retries": "failed attempts and retries",
+    "other": "other (clock skew, outside the path)",
+}
+#: How the components group into the headline categories.
+GROUPS = {
+    "client": ("client", "unrecorded"),
+    "scheduler": ("engine", "queueing"),
+    "waiting for workers": ("worker_wait",),
+    "transfer": ("launch", "return"),
+    "execution": ("execution",),
+    "failures": ("retries",),
+    "other": ("other",),
+}
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The makespan of a trace cut into components (seconds) along its recorded path.
+
+    Attributes:
+        makespan_s: the makespan being decomposed.
+        parts: seconds per component (keys of :data:`PARTS`); they sum to makespan_s.
+        client_recorded: whether the trace records the client's control flow; when
+            not, ``parts["client"]`` is 0 and time before submissions is "unrecorded".
+        path: one row per task on the path, first to last: task_id, name, worker,
+            released_by ("data", "client" or "start") and its seconds per component.
+        reason: why the breakdown could not be computed (then parts is empty).
+    """
+
+    makespan_s: float | None
+    parts: dict[str, float] = field(default_factory=dict)
+    client_recorded: bool = False
+    path: pl.DataFrame = field(default_factory=pl.DataFrame)
+    reason: str | None = None
+
+    def groups(self) -> dict[str, float]:
+        """Seconds per headline category (client, scheduler, waiting, transfer, ...)."""
+        return {g: sum(self.parts.get(p, 0.0) for p in parts) for g, parts in GROUPS.items()}
+
+    def as_dict(self, path_rows: int = 200) -> dict[str, Any]:
+        """JSON-ready form (the first ``path_rows`` path rows)."""
+        return {
+            "makespan_s": self.makespan_s,
+            "parts_s": self.parts,
+            "groups_s": self.groups() if self.parts else {},
+            "client_recorded": self.client_recorded,
+            "path_tasks": self.path.height,
+            "path": self.path.head(path_rows).to_dicts() if self.path.height else [],
+            "reason": self.reason,
+        }
+
+
+def breakdown(trace: Trace | Tasks) -> Breakdown:
+    """The makespan of ``trace`` decomposed along its recorded critical path."""
+    tasks = as_tasks(trace)
+    return tasks.cached("breakdown", lambda: _breakdown(tasks))
+
+
+def _array(frame: pl.DataFrame, column: str) -> np.ndarray:
+    return frame[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+
+
+def _latest(
+    source: np.ndarray, target: np.ndarray, times: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: the latest time among its parents (NaN: none) and that parent (-1)."""
+    latest = np.full(n, -np.inf)
+    values = times[source]
+    with np.errstate(invalid="ignore"):
+        np.maximum.at(latest, target, np.nan_to_num(values, nan=-np.inf))
+    which = np.full(n, -1, np.int64)
+    hit = values == latest[target]
+    which[target[hit]] = source[hit]
+    latest[np.isneginf(latest)] = np.nan
+    return latest, which
+
+
+def _breakdown(tasks: Tasks) -> Breakdown:
+    window = tasks.window
+    span = window.seconds
+    recorded = tasks.client_recorded
+    final = tasks.final
+    n = final.height
+    if n == 0 or span is None or window.start is None or window.end is None:
+        return Breakdown(span, reason="no timed tasks")
+    submitted, received = _array(final, "submitted"), _array(final, "received")
+    if np.isnan(submitted).any() or np.isnan(received).any():
+        return Breakdown(
+            span, reason="the trace does not record every submission and result (imported?)"
+        )
+    over = task_overheads(tasks).filter(pl.col("is_final"))
+    first_ready = (
+        (tasks.attempts.group_by("node", maintain_order=True).agg(pl.col("ready").first()))["ready"]
+        .cast(pl.Float64)
+        .fill_null(np.nan)
+        .to_numpy()
+    )
+    # Predecessors: the data parent whose result came last, the control parent the
+    # client saw last, and the previous submission.
+    dag = task_dag(tasks)
+    parents_at, parent = _latest(dag.source, dag.target, received, n)
+    if recorded:
+        c_source, c_target, _ = edges_from(final, "control_parents")
+        seen_at, seen = _latest(c_source, c_target, received, n)
+    else:
+        seen_at, seen = np.full(n, np.nan), np.full(n, -1, np.int64)
+    order = np.argsort(submitted, kind="stable")
+    position = np.empty(n, np.int64)
+    position[order] = np.arange(n)
+    previous_at = np.full(n, -np.inf)
+    previous_at[order[1:]] = submitted[order[:-1]]
+    by_data = parents_at >= submitted  # NaN compares False: no parent
+    by_client = seen_at >= previous_at  # the client's observation came after it
+    # For each position in submission order, the latest position at or before it whose
+    # submission waited on the client's observations (-1: none).
+    marks = np.where(by_client[order], np.arange(n), -1)
+    last_mark = np.maximum.accumulate(marks)
+
+    rows: list[tuple[int, str, float]] = []  # node, released_by, client seconds before
+    node = int(np.argmax(received))
+    end = float(received[node])
+    start = float(submitted[node])
+    for _ in range(2 * n + 2):  # each step goes to an earlier result or submission
+        if by_data[node]:
+            rows.append((node, "data", 0.0))
+            node = int(parent[node])
+            continue
+        k = int(last_mark[position[node]])
+        if k < 0:  # back to the first submission: submissions only
+            first = float(submitted[order[0]])
+            rows.append((node, "start", float(submitted[node]) - first))
+            start = first
+            break
+        via = int(order[k])
+        client = float(submitted[node]) - float(seen_at[via])
+        rows.append((node, "client", client))
+        node = int(seen[via])
+    else:
+        return Breakdown(span, reason="the dependencies and control edges form a cycle")
+    rows.reverse()
+    nodes = np.array([r[0] for r in rows], np.int64)
+    released_by = [r[1] for r in rows]
+    before = np.array([r[2] for r in rows])
+    path = _segments(final, over, first_ready, parents_at, nodes, released_by, before)
+    parts = {p: 0.0 for p in PARTS}
+    for column in ("engine", "queueing", "worker_wait", "launch", "execution", "return",
+                   "retries", "other"):  # fmt: skip
+        parts[column] = float(path[column].sum())
+    submission_time = float(path["before_submission"].sum())
+    parts["client" if recorded else "unrecorded"] = submission_time
+    parts["other"] += (start - window.start) + (window.end - end)
+    path = path.rename({"before_submission": "client" if recorded else "unrecorded"})
+    return Breakdown(span, parts, recorded, path)
+
+
+def _segments(
+    final: pl.DataFrame,
+    over: pl.DataFrame,
+    first_ready: np.ndarray,
+    parents_at: np.ndarray,
+    nodes: np.ndarray,
+    released_by: list[str],
+    before: np.ndarray,
+) -> pl.DataFrame:
+    """Per task on the path: seconds per component, from its release to its result."""
+    rows = final[nodes].select("task_id", "name", "worker", "attempt")
+    times = {c: _array(final, c)[nodes] for c in ("submitted", "dispatched", "started", "ended",
+                                                  "received")}  # fmt: skip
+    wait = _array(over, "worker_wait")[nodes]
+    release = np.where(np.array(released_by) == "data", parents_at[nodes], times["submitted"])
+    retried = rows["attempt"].to_numpy() > 1
+    # Boundaries, latest first: received, ended, started, slot free, dispatched, the first
+    # attempt's ready, release. A task that lacks one of them is not split: its whole
+    # stretch goes to "other" (below); a missing boundary takes the next later one.
+    bounds = [
+        times["received"],
+        times["ended"],
+        times["started"],
+        times["dispatched"] + np.nan_to_num(wait, nan=0.0),
+        times["dispatched"],
+        first_ready[nodes],
+        release,
+    ]
+    known = np.ones(nodes.size, bool)
+    filled = []
+    later = bounds[0]
+    for b in bounds:
+        missing = np.isnan(b)
+        known &= ~missing
+        later = np.where(missing, later, b)
+        filled.append(later)
+    recv, ended, started, free, dispatched, r_first, rel = filled
+    plain = ~retried
+    zero = np.zeros(nodes.size)
+    parts = {
+        "return": recv - ended,
+        "execution": ended - started,
+        "launch": started - free,
+        "worker_wait": free - dispatched,
+        "queueing": np.where(plain, dispatched - r_first, zero),
+        "retries": np.where(retried, dispatched - r_first, zero),
+        "engine": r_first - rel,
+    }
+    total = recv - rel
+    other = np.where(known, zero, total)
+    if (~known).any():  # a task without all its times: its stretch is "other"
+        for key in parts:
+            parts[key] = np.where(known, parts[key], zero)
+    return rows.drop("attempt").with_columns(
+        pl.Series("released_by", released_by),
+        pl.Series("before_submission", before),
+        *(pl.Series(k, v) for k, v in parts.items()),
+        pl.Series("other", other),
+    )
