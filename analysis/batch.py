@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from tapstrace.analysis.compare import Baseline, compare, per_trace
+from tapstrace.analysis.selection import Selection
 from tapstrace.analysis.summary import flatten, summarize
 from tapstrace.analysis.tasks import Tasks, prepare
 from tapstrace.errors import UserError
@@ -84,12 +85,14 @@ def analyze(
     baseline: Baseline | None = None,
     include_warmup: bool = False,
     keep: Callable[[Tasks], Any] | None = None,
+    selection: Selection | None = None,
 ) -> Analysis:
     """Summarise every trace under ``paths`` and compare them grouped by ``by``.
 
     A file that is not a readable trace is reported in ``errors`` and skipped.
     ``keep(tasks)``, when given, is called on each prepared trace and its results kept
-    in ``plots`` (plot datasets are built while the trace is in memory).
+    in ``plots`` (plot datasets are built while the trace is in memory). ``selection``
+    narrows every trace to the same window, functions, workers or statuses.
     """
     files, result_errors = find_traces(paths)
     result = Analysis(errors=result_errors)
@@ -103,7 +106,7 @@ def analyze(
     for file in files:
         try:
             trace = read_trace(file, warn=False)
-            tasks = prepare(trace, include_warmup=include_warmup)
+            tasks = prepare(trace, include_warmup=include_warmup, selection=selection)
             tasks.label = _unique_label(tasks.label, result.summaries)
             summary = summarize(tasks)
             plot = keep(tasks) if keep is not None else None

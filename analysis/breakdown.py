@@ -47,15 +47,15 @@ PARTS = {
     "retries": "failed attempts and retries",
     "other": "other (clock skew, outside the path)",
 }
-#: How the components group into the headline categories.
+#: How the components group into the headline categories (key: label, components).
 GROUPS = {
-    "client": ("client", "unrecorded"),
-    "scheduler": ("engine", "queueing"),
-    "waiting for workers": ("worker_wait",),
-    "transfer": ("launch", "return"),
-    "execution": ("execution",),
-    "failures": ("retries",),
-    "other": ("other",),
+    "client": ("client (or not recorded)", ("client", "unrecorded")),
+    "scheduler": ("scheduler: engine and queueing", ("engine", "queueing")),
+    "worker_wait": ("waiting for a free worker", ("worker_wait",)),
+    "transfer": ("launch and return (executor, transfers)", ("launch", "return")),
+    "execution": ("task execution", ("execution",)),
+    "failures": ("failed attempts and retries", ("retries",)),
+    "other": ("other", ("other",)),
 }
 
 
@@ -81,7 +81,7 @@ class Breakdown:
 
     def groups(self) -> dict[str, float]:
         """Seconds per headline category (client, scheduler, waiting, transfer, ...)."""
-        return {g: sum(self.parts.get(p, 0.0) for p in parts) for g, parts in GROUPS.items()}
+        return {g: sum(self.parts.get(p, 0.0) for p in parts) for g, (_, parts) in GROUPS.items()}
 
     def as_dict(self, path_rows: int = 200) -> dict[str, Any]:
         """JSON-ready form (the first ``path_rows`` path rows)."""

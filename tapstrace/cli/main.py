@@ -15,6 +15,7 @@ from rich.table import Table
 
 from tapstrace.cli.analyze import analyze
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
+from tapstrace.cli.compare import compare
 from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
 from tapstrace.cli.replay import replay
@@ -240,3 +241,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 cli.add_command(analyze)
+cli.add_command(compare)
