@@ -15,7 +15,7 @@ def seconds(value: float | None) -> str:
     if value is None:
         return MISSING
     size = abs(value)
-    if size == 0:
+    if size < 1e-9:  # zero, or floating-point dust from a difference
         return "0 s"
     if size >= 3600:
         return f"{value / 3600:.2f} h"
@@ -33,7 +33,7 @@ def signed_seconds(value: float | None) -> str:
     if value is None:
         return MISSING
     text = seconds(value)
-    return text if value < 0 else f"+{text}"
+    return text if value < 0 or text == "0 s" else f"+{text}"
 
 
 def size(value: float | None) -> str:
@@ -101,5 +101,6 @@ def by_key(key: str, value: Any) -> str:
 
 def title(key: str) -> str:
     """A column name for people: ``mean_execution_s`` -> "mean execution"."""
-    words = key.removesuffix("_s").removesuffix("_per_s").replace("_", " ").replace(".", " ")
+    words = key.removesuffix("_per_s") if key.endswith("_per_s") else key.removesuffix("_s")
+    words = words.replace("_", " ").replace(".", " ")
     return words.replace("median", "p50").strip()
