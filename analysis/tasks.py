@@ -8,6 +8,7 @@ Missing timestamps (imported traces may not know them) stay null: no metric inve
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,8 @@ T = TypeVar("T")
 CLIENT_COLUMNS = ("submitted", "ready", "dispatched", "received")
 #: ``metadata["timing"]["started"]`` values of imports whose start times are not measured.
 ANCHORED = ("anchored", "mixed")
+#: Columns of ``Tasks.client`` (the client phases).
+CLIENT_SCHEMA = {"name": pl.String, "start": pl.Float64, "end": pl.Float64}
 
 
 @dataclass
@@ -178,8 +181,6 @@ CLIENT_FLOW = {
     "client_cpu_seconds": pl.Float64,
     "cpu_seconds": pl.Float64,
 }
-#: Columns of ``Tasks.client`` (the client phases).
-CLIENT_SCHEMA = {"name": pl.String, "start": pl.Float64, "end": pl.Float64}
 
 
 def _worker(rows: pl.DataFrame) -> pl.Expr:
@@ -292,6 +293,13 @@ def _client_phases(
     return phases
 
 
-def as_tasks(trace: Trace | Tasks) -> Tasks:
-    """The prepared records of ``trace`` (prepared now, with defaults, if it is a Trace)."""
-    return trace if isinstance(trace, Tasks) else prepare(trace)
+def as_tasks(trace: Trace | Tasks | str | os.PathLike[str]) -> Tasks:
+    """The prepared records of ``trace``: Tasks as they are; a Trace, or the path of a
+    trace file, prepared now with the defaults."""
+    if isinstance(trace, Tasks):
+        return trace
+    if isinstance(trace, str | os.PathLike):
+        from tapstrace.trace.reader import read_trace
+
+        trace = read_trace(trace, warn=False)
+    return prepare(trace)

@@ -56,7 +56,7 @@ def _table(title: str, columns: Sequence[str], left: Sequence[str] = ()) -> Tabl
 
 
 def _overhead_table(summary: dict[str, Any], wide: bool) -> Table:
-    columns = ("component", "median", "p95", "p99", "mean", "tasks", "missing")
+    columns: tuple[str, ...] = ("component", "median", "p95", "p99", "mean", "tasks", "missing")
     if not wide:
         columns = ("component", "median", "p95", "mean", "tasks")
     table = _table("scheduler overhead per task", columns, left=("component",))
@@ -245,7 +245,7 @@ def _failures_table(console: Console, summary: dict[str, Any], wide: bool) -> No
     groups = summary["failure_groups"]
     if not groups:
         return
-    columns = ("status", "error", "function", "attempts", "retried ok")
+    columns: tuple[str, ...] = ("status", "error", "function", "attempts", "retried ok")
     if wide:
         columns = (*columns, "first message")
     table = _table("failures", columns, left=("status", "error", "function", "first message"))
@@ -367,7 +367,14 @@ def versus_view(console: Console, diff: dict[str, Any], wide: bool = False) -> N
         console.print(f"note: {note}")
     functions = diff["functions"]
     if functions:
-        columns = ("function", "tasks A/B", "exec A", "exec B", "exec B-A", "launch B-A")
+        columns: tuple[str, ...] = (
+            "function",
+            "tasks A/B",
+            "exec A",
+            "exec B",
+            "exec B-A",
+            "launch B-A",
+        )
         if wide:
             columns = (*columns, "wait B-A", "return B-A")
         table = _table("by function (mean execution, overhead medians)", columns, ("function",))

@@ -25,7 +25,6 @@ import polars as pl
 from tapstrace.analysis.breakdown import PARTS
 from tapstrace.analysis.overhead import COMPONENTS
 from tapstrace.analysis.plots.data import MAX_MARKS, TracePlots, plot_data
-from tapstrace.analysis.tasks import Tasks
 
 TIME_AXIS = "time since first submission (s)"
 #: Log axes start here: smaller values (zero, or negative from clock skew) sit on it.
@@ -55,7 +54,8 @@ PART_COLOURS = {
     "other": "#e7e7e7",
 }
 
-Plottable = TracePlots | Tasks | str | os.PathLike[str] | Any
+#: What a chart function accepts: plot datasets, prepared Tasks, a Trace or a path.
+Plottable = Any
 
 
 def as_plots(source: Plottable) -> TracePlots:
@@ -110,7 +110,7 @@ def _group(app: str | None, executor: str | None, workers: int | None) -> str:
 
 
 def _colour(field: str, title: str, domain: list[str]) -> alt.Color:
-    scheme = "tableau10" if len(domain) <= 10 else "category20"
+    scheme: Any = "tableau10" if len(domain) <= 10 else "category20"
     return alt.Color(
         f"{field}:N",
         title=title,
@@ -432,7 +432,7 @@ def aligned_gantts(a: Plottable, b: Plottable) -> alt.TopLevelMixin | None:
         gantt(p, domain, f"{tag}: {p.label} ({p.executor or '?'})")
         for tag, p in (("A", first), ("B", second))
     ]
-    present = [c for c in charts if c is not None]
+    present: list[Any] = [c for c in charts if c is not None]
     if not present:
         return None
     return alt.vconcat(*present).resolve_scale(color="shared")
@@ -526,7 +526,7 @@ def _facts(summaries: Sequence[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
-def _wrap(chart: alt.Chart, apps: int, title: str) -> alt.TopLevelMixin:
+def _wrap(chart: Any, apps: int, title: str) -> alt.TopLevelMixin:
     """One panel per app, wrapping three to a row (no facet for a single app)."""
     if apps <= 1:
         return chart.properties(title=title)
@@ -547,7 +547,8 @@ def makespan(sources: Sequence[Any] | Any) -> alt.TopLevelMixin | None:
         pl.len().alias("traces"),
     )
     runs_per_app = groups.group_by("app").len()
-    if groups.height == 0 or int(runs_per_app["len"].max() or 0) < 2:  # nothing to compare
+    most = runs_per_app["len"].max() if groups.height else 0
+    if not isinstance(most, int) or most < 2:  # no app ran in two groups: nothing to compare
         return None
     base = alt.Chart().encode(
         x=alt.X("executor:N", title="executor"),

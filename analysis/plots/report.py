@@ -123,7 +123,7 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], cls: str =
         for c in columns:
             key = c[0]
             value = row.get(key)
-            text = c[2](value) if len(c) == 3 else by_key(key, value)  # type: ignore[misc]
+            text = c[2](value) if len(c) == 3 else by_key(key, value)
             kind = "t" if isinstance(value, str) else "n"
             cells.append(f"<td class='{kind}'>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

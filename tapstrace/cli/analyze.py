@@ -210,7 +210,7 @@ def analyze(
             if chosen is not None:
                 title += f" (ratios to {chosen.describe()})"
             terminal.comparison_table(console, result.comparison, keys, title, wide)
-        if written:
+        if written and target is not None:
             report = target / "report.html" if "html" in formats and plot else None
             console.print(f"wrote {len(written)} files to {target}/")
             if report is not None:

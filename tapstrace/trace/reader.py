@@ -64,6 +64,26 @@ class Trace:
 
         return describe(self)
 
+    # Notebook display and shortcuts: tapstrace.analysis, imported only when used.
+
+    def _repr_html_(self) -> str:
+        """A summary table (facts and where the makespan went) in Jupyter."""
+        from tapstrace.analysis.notebook import trace_html
+
+        return trace_html(self)
+
+    def gantt(self) -> Any:
+        """The Gantt timeline of this trace, as an altair chart."""
+        from tapstrace.analysis.plots.charts import gantt
+
+        return gantt(self)
+
+    def report(self, out: str | os.PathLike[str] = "analysis-report") -> Path:
+        """Write this trace's HTML report under ``out``; returns report.html's path."""
+        from tapstrace.analysis.notebook import report
+
+        return report(self, out)
+
 
 def _read_stream(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], bool]:
     """All complete batches of an IPC stream; True when the stream ended cleanly."""
