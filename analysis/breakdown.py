@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from tapstrace.analysis.graph import edges_from, task_dag
-from tapstrace.analysis.overhead import task_overheads
+from tapstrace.analysis.overhead import full_between, slots_full
 from tapstrace.analysis.tasks import Tasks, as_tasks
 
 if TYPE_CHECKING:
@@ -134,17 +134,18 @@ def _breakdown(tasks: Tasks) -> Breakdown:
         return Breakdown(
             span, reason="the trace does not record every submission and result (imported?)"
         )
-    over = task_overheads(tasks).filter(pl.col("is_final"))
-    first_ready = (
-        (tasks.attempts.group_by("node", maintain_order=True).agg(pl.col("ready").first()))["ready"]
-        .cast(pl.Float64)
-        .fill_null(np.nan)
-        .to_numpy()
-    )
-    # Predecessors: the data parent whose result came last, the control parent the
-    # client saw last, and the previous submission.
+    ended = _array(final, "ended")
+    dispatched = _array(final, "dispatched")
+    # Data parents: the client-side view (the last parent result the client received)
+    # and, for tasks the executor resolved itself (dispatched before their parents were
+    # done: Dask, Ray, Parsl), the worker-side one (the last parent's end).
     dag = task_dag(tasks)
     parents_at, parent = _latest(dag.source, dag.target, received, n)
+    ended_or_received = np.where(np.isnan(ended), received, ended)
+    parents_end, parent_end = _latest(dag.source, dag.target, ended_or_received, n)
+    native = dispatched < parents_at  # NaN compares False
+    release_at = np.where(native, parents_end, parents_at)
+    release_by = np.where(native, parent_end, parent)
     if recorded:
         c_source, c_target, _ = edges_from(final, "control_parents")
         seen_at, seen = _latest(c_source, c_target, received, n)
@@ -155,106 +156,115 @@ def _breakdown(tasks: Tasks) -> Breakdown:
     position[order] = np.arange(n)
     previous_at = np.full(n, -np.inf)
     previous_at[order[1:]] = submitted[order[:-1]]
-    by_data = parents_at >= submitted  # NaN compares False: no parent
+    by_data = release_at >= submitted  # NaN compares False: no parent
     by_client = seen_at >= previous_at  # the client's observation came after it
     # For each position in submission order, the latest position at or before it whose
     # submission waited on the client's observations (-1: none).
     marks = np.where(by_client[order], np.arange(n), -1)
     last_mark = np.maximum.accumulate(marks)
 
-    rows: list[tuple[int, str, float]] = []  # node, released_by, client seconds before
-    node = int(np.argmax(received))
+    # The walk: events (task, its result received by the client, or only its end on
+    # the worker when a child took the result from there), latest first.
+    steps: list[tuple[int, bool, str, float, float]] = []  # node, at_end, by, release, client
+    node, at_end = int(np.argmax(received)), False
     end = float(received[node])
     start = float(submitted[node])
     for _ in range(2 * n + 2):  # each step goes to an earlier result or submission
         if by_data[node]:
-            rows.append((node, "data", 0.0))
-            node = int(parent[node])
+            steps.append((node, at_end, "data", float(release_at[node]), 0.0))
+            node, at_end = int(release_by[node]), bool(native[node])
             continue
         k = int(last_mark[position[node]])
         if k < 0:  # back to the first submission: submissions only
             first = float(submitted[order[0]])
-            rows.append((node, "start", float(submitted[node]) - first))
+            steps.append(
+                (node, at_end, "start", float(submitted[node]), float(submitted[node]) - first)
+            )
             start = first
             break
         via = int(order[k])
         client = float(submitted[node]) - float(seen_at[via])
-        rows.append((node, "client", client))
-        node = int(seen[via])
+        steps.append((node, at_end, "client", float(submitted[node]), client))
+        node, at_end = int(seen[via]), False
     else:
         return Breakdown(span, reason="the dependencies and control edges form a cycle")
-    rows.reverse()
-    nodes = np.array([r[0] for r in rows], np.int64)
-    released_by = [r[1] for r in rows]
-    before = np.array([r[2] for r in rows])
-    path = _segments(final, over, first_ready, parents_at, nodes, released_by, before)
+    steps.reverse()
+    path = _segments(tasks, steps)
     parts = {p: 0.0 for p in PARTS}
-    for column in ("engine", "queueing", "worker_wait", "launch", "execution", "return",
-                   "retries", "other"):  # fmt: skip
+    for column in (
+        "engine",
+        "queueing",
+        "worker_wait",
+        "launch",
+        "execution",
+        "return",
+        "retries",
+        "other",
+    ):
         parts[column] = float(path[column].sum())
-    submission_time = float(path["before_submission"].sum())
-    parts["client" if recorded else "unrecorded"] = submission_time
+    parts["client" if recorded else "unrecorded"] = float(path["before_submission"].sum())
     parts["other"] += (start - window.start) + (window.end - end)
     path = path.rename({"before_submission": "client" if recorded else "unrecorded"})
     return Breakdown(span, parts, recorded, path)
 
 
-def _segments(
-    final: pl.DataFrame,
-    over: pl.DataFrame,
-    first_ready: np.ndarray,
-    parents_at: np.ndarray,
-    nodes: np.ndarray,
-    released_by: list[str],
-    before: np.ndarray,
-) -> pl.DataFrame:
-    """Per task on the path: seconds per component, from its release to its result."""
+def _segments(tasks: Tasks, steps: list[tuple[int, bool, str, float, float]]) -> pl.DataFrame:
+    """Per task on the path: seconds per component, from its release to its event.
+
+    The task's times are clamped into [release, event] in life order (ready, dispatch,
+    start, end, result): with executors that resolve dependencies themselves, a task is
+    dispatched before its parents finish, so the stretch from the release on is what
+    counts. Waiting for a free worker is the time in [dispatch or release, start] when
+    every slot was busy. A task lacking a needed time is not split: its whole stretch
+    goes to "other".
+    """
+    final = tasks.final
+    nodes = np.array([s[0] for s in steps], np.int64)
+    at_end = np.array([s[1] for s in steps], bool)
+    release = np.array([s[3] for s in steps])
     rows = final[nodes].select("task_id", "name", "worker", "attempt")
-    times = {c: _array(final, c)[nodes] for c in ("submitted", "dispatched", "started", "ended",
-                                                  "received")}  # fmt: skip
-    wait = _array(over, "worker_wait")[nodes]
-    release = np.where(np.array(released_by) == "data", parents_at[nodes], times["submitted"])
-    retried = rows["attempt"].to_numpy() > 1
-    # Boundaries, latest first: received, ended, started, slot free, dispatched, the first
-    # attempt's ready, release. A task that lacks one of them is not split: its whole
-    # stretch goes to "other" (below); a missing boundary takes the next later one.
-    bounds = [
-        times["received"],
-        times["ended"],
-        times["started"],
-        times["dispatched"] + np.nan_to_num(wait, nan=0.0),
-        times["dispatched"],
-        first_ready[nodes],
-        release,
-    ]
-    known = np.ones(nodes.size, bool)
-    filled = []
-    later = bounds[0]
-    for b in bounds:
-        missing = np.isnan(b)
-        known &= ~missing
-        later = np.where(missing, later, b)
-        filled.append(later)
-    recv, ended, started, free, dispatched, r_first, rel = filled
-    plain = ~retried
-    zero = np.zeros(nodes.size)
-    parts = {
-        "return": recv - ended,
-        "execution": ended - started,
-        "launch": started - free,
-        "worker_wait": free - dispatched,
-        "queueing": np.where(plain, dispatched - r_first, zero),
-        "retries": np.where(retried, dispatched - r_first, zero),
-        "engine": r_first - rel,
+    t = {
+        c: _array(final, c)[nodes] for c in ("ready", "dispatched", "started", "ended", "received")
     }
-    total = recv - rel
-    other = np.where(known, zero, total)
-    if (~known).any():  # a task without all its times: its stretch is "other"
-        for key in parts:
-            parts[key] = np.where(known, parts[key], zero)
+    first_ready = (
+        (tasks.attempts.group_by("node", maintain_order=True).agg(pl.col("ready").first()))["ready"]
+        .cast(pl.Float64)
+        .fill_null(np.nan)
+        .to_numpy()[nodes]
+    )
+    event = np.where(at_end, t["ended"], t["received"])
+    needed = [event, t["ended"], t["started"], t["dispatched"], first_ready]
+    known = ~np.isnan(np.vstack(needed)).any(axis=0)
+    # Latest first, each boundary within [release, the later boundary].
+    later = np.where(np.isnan(event), release, event)
+    bounds = []
+    for b in needed[1:]:
+        b = np.where(np.isnan(b), later, b)
+        later = np.minimum(np.maximum(b, release), later)
+        bounds.append(later)
+    ended, started, dispatched, ready = bounds
+    integral = slots_full(tasks)
+    wait = np.zeros(nodes.size) if integral is None else full_between(integral, dispatched, started)
+    wait = np.minimum(np.nan_to_num(wait, nan=0.0), started - dispatched)
+    retried = rows["attempt"].to_numpy() > 1
+    zero = np.zeros(nodes.size)
+    top = np.where(np.isnan(event), release, event)
+    parts = {
+        "return": top - ended,
+        "execution": ended - started,
+        "launch": started - dispatched - wait,
+        "worker_wait": wait,
+        "queueing": np.where(retried, zero, dispatched - ready),
+        "retries": np.where(retried, dispatched - ready, zero),
+        "engine": ready - release,
+    }
+    other = np.where(known, zero, top - release)
+    for key in parts:
+        parts[key] = np.where(known, parts[key], zero)
     return rows.drop("attempt").with_columns(
-        pl.Series("released_by", released_by),
-        pl.Series("before_submission", before),
+        pl.Series("released_by", [s[2] for s in steps]),
+        pl.Series("result", np.where(at_end, "on worker", "at client")),
+        pl.Series("before_submission", np.array([s[4] for s in steps])),
         *(pl.Series(k, v) for k, v in parts.items()),
         pl.Series("other", other),
     )

@@ -45,30 +45,53 @@ def _parents_received(tasks: Tasks) -> np.ndarray:
     return latest
 
 
+def slots_full(tasks: Tasks) -> tuple[np.ndarray, np.ndarray] | None:
+    """The running integral of "every worker slot is busy": step times and, at each,
+    the seconds since the first step during which all slots ran an attempt (piecewise
+    linear in between). None without a slot count or a timeline."""
+    slots, _ = tasks.slots
+    if not slots or not tasks.timeline:
+        return None
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        from tapstrace.analysis.utilisation import concurrency
+
+        steps = concurrency(tasks)
+        times = steps["time"].to_numpy()
+        full = (steps["running"].to_numpy() >= slots).astype(np.float64)
+        if times.size == 0:
+            return times, np.zeros(0)
+        return times, np.concatenate([[0.0], np.cumsum(full[:-1] * np.diff(times))])
+
+    return tasks.cached("slots_full", compute)
+
+
+def full_between(
+    integral: tuple[np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Seconds within [a, b] during which every worker slot was busy (NaN where a time
+    is unknown, 0 where the interval is empty)."""
+    times, busy = integral
+    if times.size == 0:
+        return np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0)
+    return np.clip(np.interp(b, times, busy) - np.interp(a, times, busy), 0.0, None)
+
+
 def _worker_wait(tasks: Tasks) -> np.ndarray:
     """Per attempt: the seconds between its dispatch and its start during which every
     worker slot was running another attempt (NaN without the times or a slot count).
 
-    The running count is a step function over start and end times; its "all slots busy"
-    indicator has a running integral that is piecewise linear, so each attempt's wait is
-    that integral at its start minus the integral at its dispatch.
+    The "all slots busy" indicator of the running count has a running integral that is
+    piecewise linear, so each attempt's wait is that integral at its start minus the
+    integral at its dispatch.
     """
     attempts = tasks.attempts
+    integral = slots_full(tasks)
+    if integral is None:
+        return np.full(attempts.height, np.nan)
     dispatched = attempts["dispatched"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     started = attempts["started"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    slots, _ = tasks.slots
-    if not slots or not tasks.timeline:
-        return np.full(attempts.height, np.nan)
-    from tapstrace.analysis.utilisation import concurrency
-
-    steps = concurrency(tasks)
-    times = steps["time"].to_numpy()
-    if times.size == 0:
-        return np.where(np.isnan(started) | np.isnan(dispatched), np.nan, 0.0)
-    full = (steps["running"].to_numpy() >= slots).astype(np.float64)
-    busy = np.concatenate([[0.0], np.cumsum(full[:-1] * np.diff(times))])
-    wait = np.interp(started, times, busy) - np.interp(dispatched, times, busy)
-    return np.clip(wait, 0.0, None)
+    return full_between(integral, dispatched, started)
 
 
 def task_overheads(trace: Trace | Tasks) -> pl.DataFrame:

@@ -146,32 +146,76 @@ def _resolve(layers: list[Layer]) -> Any:
 
 @cli.command("list")
 @click.argument("kind", required=False, type=click.Choice(list(KIND_NAMES)))
-def list_plugins(kind: str | None) -> None:
-    """List the plugins (apps, executors, filters, transformers) and their parameters."""
+@click.argument("name", required=False)
+@click.option("--all", "every", is_flag=True, help="Every plugin with all its parameters.")
+def list_plugins(kind: str | None, name: str | None, every: bool) -> None:
+    """List the plugins (apps, executors, filters, transformers), a line each.
+
+    \b
+      tapstrace list                  # every plugin, one line each
+      tapstrace list executors        # the executors
+      tapstrace list apps cholesky    # the parameters of one plugin
+      tapstrace list --all            # every plugin with its parameters
+    """
     console = _console()
     kinds = [KIND_NAMES[kind]] if kind else list(KIND_NAMES.values())
+    if name is not None:
+        assert kind is not None  # click fills KIND before NAME
+        plugins = registry.plugins(KIND_NAMES[kind])
+        if name not in plugins:
+            raise UserError(
+                f"{kind} {name!r}: not registered (choose from {', '.join(plugins) or 'none'})"
+            )
+        console.print(_parameters(KIND_NAMES[kind], {name: plugins[name]}))
+        return
     for k in kinds:
         plugins = registry.plugins(k)
-        table = Table(title=f"{k}s", title_justify="left", show_lines=False, expand=False)
-        table.add_column("name", style="bold")
-        table.add_column("parameter")
-        table.add_column("type")
-        table.add_column("default and description")
-        for name, cls in plugins.items():
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            table.add_row(name, "", "", escape(doc), end_section=not cls.model_fields)
-            fields = list(cls.model_fields.items())
-            for i, (field, info) in enumerate(fields):
-                table.add_row(
-                    "",
-                    field.replace("_", "-"),
-                    escape(type_label(info.annotation)),
-                    escape(help_text(info)),  # descriptions are text, not rich markup
-                    end_section=i == len(fields) - 1,
-                )
+        if every:
+            console.print(_parameters(k, plugins))
+            continue
+        table = Table(title=f"{k}s", title_justify="left", show_header=False, expand=False)
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("description", overflow="fold")
+        for plugin, cls in plugins.items():
+            table.add_row(plugin, escape(_first_line(cls.__doc__)))
         if not plugins:
-            table.add_row("(none registered)", "", "", "")
+            table.add_row("(none registered)", "")
         console.print(table)
+    if not every:
+        console.print(
+            "parameters: tapstrace list KIND NAME (e.g. tapstrace list apps cholesky), "
+            "or tapstrace list --all"
+        )
+
+
+def _first_line(doc: str | None) -> str:
+    text = (doc or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _parameters(kind: registry.Kind, plugins: dict[str, Any]) -> Table:
+    """A table of plugins with every parameter: type, default and description."""
+    table = Table(title=f"{kind}s", title_justify="left", show_lines=False, expand=False)
+    table.add_column("name", style="bold")
+    table.add_column("parameter")
+    table.add_column("type")
+    table.add_column("default and description")
+    for name, cls in plugins.items():
+        table.add_row(
+            name, "", "", escape(_first_line(cls.__doc__)), end_section=not cls.model_fields
+        )
+        fields = list(cls.model_fields.items())
+        for i, (field, info) in enumerate(fields):
+            table.add_row(
+                "",
+                field.replace("_", "-"),
+                escape(type_label(info.annotation)),
+                escape(help_text(info)),  # descriptions are text, not rich markup
+                end_section=i == len(fields) - 1,
+            )
+    if not plugins:
+        table.add_row("(none registered)", "", "", "")
+    return table
 
 
 @cli.command()

@@ -128,3 +128,22 @@ def test_reference_trace_breakdown_has_no_client(tmp_path: Path) -> None:
     assert result.path["task_id"].to_list() == [1, 2, 4]
     assert sum(result.parts.values()) == approx(5.5)
     assert result.parts["execution"] == approx(4.0)
+
+
+def test_breakdown_when_the_executor_resolves_dependencies(tmp_path: Path) -> None:
+    # Dask-style: task 2 is dispatched at submission and starts on a worker (1.05)
+    # before the client receives task 1's result (1.2): the path goes through task 1's
+    # end on its worker, not through the client.
+    rows = [
+        row(1, (0, 0, 0, 0.1, 1.0, 1.2)),
+        row(2, (0.01, 1.2, 0.01, 1.05, 2.0, 2.1), parents=[1]),
+    ]
+    result = breakdown(write_trace(tmp_path / "d.arrow", rows))
+    assert result.path["task_id"].to_list() == [1, 2]
+    assert result.path["result"].to_list() == ["on worker", "at client"]
+    parts = {k: v for k, v in result.parts.items() if v}
+    assert parts == {
+        "launch": approx(0.15),
+        "execution": approx(1.85),
+        "return": approx(0.1),
+    }
