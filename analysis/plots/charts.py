@@ -25,6 +25,7 @@ import polars as pl
 from tapstrace.analysis.breakdown import PARTS
 from tapstrace.analysis.overhead import COMPONENTS
 from tapstrace.analysis.plots.data import MAX_MARKS, TracePlots, plot_data
+from tapstrace.analysis.units import seconds
 
 TIME_AXIS = "time since first submission (s)"
 #: Log axes start here: smaller values (zero, or negative from clock skew) sit on it.
@@ -138,14 +139,16 @@ def gantt(
     height = int(min(max(len(order) * 20, 90), 600))
     y = alt.Y("row:N", title=plots.gantt_rows, sort=order, axis=alt.Axis(labelLimit=160))
     scale = alt.Scale(domain=list(domain), nice=False) if domain else alt.Undefined
-    x = alt.X("start:Q", title=TIME_AXIS, scale=scale)
+    axis = alt.Axis(tickCount=10, labelOverlap="greedy", labelSeparation=6)
+    x = alt.X("start:Q", title=TIME_AXIS, scale=scale, axis=axis)
     color = alt.Color(
         "function:N",
         title="function",
         scale=_functions(),
         legend=alt.Legend(labelLimit=200, symbolLimit=30),
     )
-    status_scale = alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))
+    statuses = [s for s in STATUS_COLOURS if s in set(plots.failures["status"].to_list())]
+    status_scale = alt.Scale(domain=statuses, range=[STATUS_COLOURS[s] for s in statuses])
     start_tip = alt.Tooltip("start:Q", format=".4f", title="start (s)")
     end_tip = alt.Tooltip("end:Q", format=".4f", title="end (s)")
     if plots.gantt_aggregated:
@@ -163,10 +166,11 @@ def gantt(
                 tooltip=["row:N", "function:N", alt.Tooltip("busy:Q", format=".0%")],
             )
         )
-        subtitle = (
+        subtitle = [
             f"{plots.tasks} tasks in time bins (colour: the function that ran longest in the "
-            "bin); black line: critical path; outlined: attempts that did not succeed"
-        )
+            "bin); black line: critical path",
+            "outlined: attempts that did not succeed",
+        ]
     else:
         bars = (
             alt.Chart(plots.gantt)
@@ -189,10 +193,10 @@ def gantt(
                 ],
             )
         )
-        subtitle = (
-            f"{plots.tasks} tasks; black outline: critical path (execution times); "
-            "coloured dashed outline and ✕: attempts that did not succeed"
-        )
+        subtitle = [
+            f"{plots.tasks} tasks; black outline: critical path (execution times)",
+            "dashed outline and ✕ in the status colour: attempts that did not succeed",
+        ]
     layers: list[Any] = [bars]
     if plots.failures.height:
         failed = alt.Chart(plots.failures).encode(
@@ -216,7 +220,7 @@ def gantt(
         )
         layers.append(
             failed.mark_point(shape="cross", filled=True, size=70, angle=45).encode(
-                x=alt.X("end:Q", scale=scale),
+                x=alt.X("end:Q", title=TIME_AXIS, scale=scale, axis=axis),
                 fill=alt.Fill("status:N", title="status", scale=status_scale),
             )
         )
@@ -262,9 +266,9 @@ def gantt(
                 ],
             )
         )
-        subtitle += "; top rows: the client (busy, blocked on results, marked phases)"
+        subtitle.append("top rows: the client (busy, blocked on results, marked phases)")
     elif not plots.client_recorded:
-        subtitle += "; client not recorded (trace schema before 1.2)"
+        subtitle.append("client not recorded (trace schema before 1.2)")
     chart = alt.layer(*layers)
     if lanes:
         chart = chart.resolve_scale(color="independent")
@@ -330,9 +334,15 @@ def breakdown(sources: Sequence[Any] | Any) -> alt.TopLevelMixin | None:
         return None
     data = pl.DataFrame(rows)
     present = [p for p in PARTS if p in set(data["part"].to_list())]
-    labels = [s["label"] for s in summaries]
     unrecorded = [s["label"] for s in summaries if not s["breakdown"]["client_recorded"]]
+    spans = [s["makespan_s"] for s in summaries if s["makespan_s"]]
+    share = len(spans) > 2 and max(spans) > 10 * min(spans)  # scales too far apart
+    labels = [f"{s['label']} ({seconds(s['makespan_s'])})" for s in summaries]
+    names = {s["label"]: f"{s['label']} ({seconds(s['makespan_s'])})" for s in summaries}
+    data = data.with_columns(pl.col("trace").replace(names).alias("trace"))
     subtitle = "along each run's recorded critical path; the segments sum to the makespan"
+    if share:
+        subtitle += " (shown as shares: the makespans differ more than tenfold)"
     if unrecorded:
         subtitle += f"; client not recorded in {len(unrecorded)} of {len(summaries)} traces"
     return (
@@ -340,7 +350,12 @@ def breakdown(sources: Sequence[Any] | Any) -> alt.TopLevelMixin | None:
         .mark_bar()
         .encode(
             y=alt.Y("trace:N", title=None, sort=labels, axis=alt.Axis(labelLimit=220)),
-            x=alt.X("seconds:Q", title="makespan (s)", stack="zero"),
+            x=alt.X(
+                "seconds:Q",
+                title="share of the makespan" if share else "makespan (s)",
+                stack="normalize" if share else "zero",
+                axis=alt.Axis(labelOverlap="greedy", format="%" if share else ""),
+            ),
             color=alt.Color(
                 "component:N",
                 title="component",
