@@ -163,32 +163,37 @@ def _breakdown(tasks: Tasks) -> Breakdown:
     marks = np.where(by_client[order], np.arange(n), -1)
     last_mark = np.maximum.accumulate(marks)
 
-    # The walk: events (task, its result received by the client, or only its end on
-    # the worker when a child took the result from there), latest first.
-    steps: list[tuple[int, bool, str, float, float]] = []  # node, at_end, by, release, client
-    node, at_end = int(np.argmax(received)), False
-    end = float(received[node])
-    start = float(submitted[node])
-    for _ in range(2 * n + 2):  # each step goes to an earlier result or submission
-        if by_data[node]:
-            steps.append((node, at_end, "data", float(release_at[node]), 0.0))
-            node, at_end = int(release_by[node]), bool(native[node])
-            continue
-        k = int(last_mark[position[node]])
-        if k < 0:  # back to the first submission: submissions only
-            first = float(submitted[order[0]])
-            steps.append(
-                (node, at_end, "start", float(submitted[node]), float(submitted[node]) - first)
-            )
-            start = first
+    # Each task's predecessor event, vectorised: its data parent (kind 0), the result
+    # the client saw last before submitting it (1), or none: back to the start (2).
+    k = last_mark[position]
+    via = order[np.clip(k, 0, None)]
+    kind = np.where(by_data, 0, np.where(k >= 0, 1, 2))
+    nxt = np.where(kind == 0, release_by, np.where(kind == 1, seen[via], -1))
+    nxt_end = (kind == 0) & native
+    # The walk: a pointer chase from the last result (events: a task's result received
+    # by the client, or only its end on a worker when a child took it from there).
+    chain: list[int] = []
+    follow = nxt.tolist()
+    node = int(np.argmax(received))
+    for _ in range(n + 1):
+        chain.append(node)
+        node = follow[node]
+        if node < 0:
             break
-        via = int(order[k])
-        client = float(submitted[node]) - float(seen_at[via])
-        steps.append((node, at_end, "client", float(submitted[node]), client))
-        node, at_end = int(seen[via]), False
     else:
         return Breakdown(span, reason="the dependencies and control edges form a cycle")
-    steps.reverse()
+    nodes = np.array(chain[::-1], np.int64)
+    at_end = np.concatenate([nxt_end[nodes[1:]], [False]])
+    first = float(submitted[order[0]])
+    end = float(received[nodes[-1]])
+    start = first
+    release = np.where(kind[nodes] == 0, release_at[nodes], submitted[nodes])
+    before = np.select(
+        [kind[nodes] == 1, kind[nodes] == 2],
+        [submitted[nodes] - seen_at[via[nodes]], submitted[nodes] - first],
+        0.0,
+    )
+    steps = (nodes, at_end, kind[nodes], release, before)
     path = _segments(tasks, steps)
     parts = {p: 0.0 for p in PARTS}
     for column in (
@@ -208,7 +213,24 @@ def _breakdown(tasks: Tasks) -> Breakdown:
     return Breakdown(span, parts, recorded, path)
 
 
-def _segments(tasks: Tasks, steps: list[tuple[int, bool, str, float, float]]) -> pl.DataFrame:
+def _first_ready(tasks: Tasks) -> np.ndarray:
+    """Each task's first kept attempt's ready time (rows of ``final``)."""
+    attempts = tasks.attempts
+    if attempts.height == tasks.final.height:  # no retries
+        return _array(tasks.final, "ready")
+    first = attempts.filter(pl.col("node") != pl.col("node").shift(1).fill_null(-1))
+    return _array(first, "ready")
+
+
+#: Codes of the walk's steps: what released each task on the path, and where its result
+#: was taken from.
+RELEASED_BY = {0: "data", 1: "client", 2: "start"}
+RESULT = {True: "on worker", False: "at client"}
+
+Steps = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _segments(tasks: Tasks, steps: Steps) -> pl.DataFrame:
     """Per task on the path: seconds per component, from its release to its event.
 
     The task's times are clamped into [release, event] in life order (ready, dispatch,
@@ -219,10 +241,8 @@ def _segments(tasks: Tasks, steps: list[tuple[int, bool, str, float, float]]) ->
     goes to "other".
     """
     final = tasks.final
-    nodes = np.array([s[0] for s in steps], np.int64)
-    at_end = np.array([s[1] for s in steps], bool)
-    release = np.array([s[3] for s in steps])
-    rows = final[nodes].select("task_id", "name", "worker", "attempt")
+    nodes, at_end, labels, release, before = steps
+    rows = final.select("task_id", "name", "worker", "attempt")[nodes]
     t = {
         c: _array(final, c)[nodes] for c in ("ready", "dispatched", "started", "ended", "received")
     }
@@ -262,9 +282,9 @@ def _segments(tasks: Tasks, steps: list[tuple[int, bool, str, float, float]]) ->
     for key in parts:
         parts[key] = np.where(known, parts[key], zero)
     return rows.drop("attempt").with_columns(
-        pl.Series("released_by", [s[2] for s in steps]),
-        pl.Series("result", np.where(at_end, "on worker", "at client")),
-        pl.Series("before_submission", np.array([s[4] for s in steps])),
+        pl.Series("released_by", labels).replace_strict(RELEASED_BY, return_dtype=pl.String),
+        pl.Series("result", at_end).replace_strict(RESULT, return_dtype=pl.String),
+        pl.Series("before_submission", before),
         *(pl.Series(k, v) for k, v in parts.items()),
         pl.Series("other", other),
     )
