@@ -151,6 +151,16 @@ def gantt(
     status_scale = alt.Scale(domain=statuses, range=[STATUS_COLOURS[s] for s in statuses])
     start_tip = alt.Tooltip("start:Q", format=".4f", title="start (s)")
     end_tip = alt.Tooltip("end:Q", format=".4f", title="end (s)")
+    attempt_tips = [
+        "task_id:Q",
+        "attempt:Q",
+        "function:N",
+        "status:N",
+        "error:N",
+        "row:N",
+        start_tip,
+        end_tip,
+    ]
     if plots.gantt_aggregated:
         bars = (
             alt.Chart(plots.gantt)
@@ -181,16 +191,7 @@ def gantt(
                 y=y,
                 color=color,
                 opacity=alt.condition(alt.datum.status == "ok", alt.value(1.0), alt.value(0.45)),
-                tooltip=[
-                    "task_id:Q",
-                    "attempt:Q",
-                    "function:N",
-                    "status:N",
-                    "error:N",
-                    "row:N",
-                    start_tip,
-                    end_tip,
-                ],
+                tooltip=attempt_tips,
             )
         )
         subtitle = [
@@ -202,16 +203,7 @@ def gantt(
         failed = alt.Chart(plots.failures).encode(
             x=x,
             y=y,
-            tooltip=[
-                "task_id:Q",
-                "attempt:Q",
-                "function:N",
-                "status:N",
-                "error:N",
-                "row:N",
-                start_tip,
-                end_tip,
-            ],
+            tooltip=attempt_tips,
         )
         layers.append(
             failed.mark_bar(

@@ -94,6 +94,19 @@ def _runs(tasks: Tasks) -> pl.DataFrame:
     )
 
 
+#: A Gantt bar of one attempt.
+BAR_COLUMNS = (
+    "row",
+    pl.col("started").alias("start"),
+    pl.col("ended").alias("end"),
+    "function",
+    "task_id",
+    "attempt",
+    "status",
+    "error",
+)
+
+
 def _error() -> pl.Expr:
     """The error of an attempt as one short line for tooltips ("" when it succeeded)."""
     message = pl.col("error_message").fill_null("").str.split("\n").list.first().str.slice(0, 200)
@@ -215,26 +228,8 @@ def plot_data(tasks: Tasks) -> TracePlots:
     if aggregated and window.start is not None and window.end is not None:
         gantt = _aggregate(bars, window.start, window.end, bars["row"].n_unique())
     else:
-        gantt = bars.select(
-            "row",
-            pl.col("started").alias("start"),
-            pl.col("ended").alias("end"),
-            "function",
-            "task_id",
-            "attempt",
-            "status",
-            "error",
-        )
-    failures = bars.filter(pl.col("status") != "ok").select(
-        "row",
-        pl.col("started").alias("start"),
-        pl.col("ended").alias("end"),
-        "function",
-        "task_id",
-        "attempt",
-        "status",
-        "error",
-    )
+        gantt = bars.select(*BAR_COLUMNS)
+    failures = bars.filter(pl.col("status") != "ok").select(*BAR_COLUMNS)
     path = critical_path(tasks).task_ids
     critical = (
         bars.filter(pl.col("is_final") & pl.col("task_id").is_in(path))
