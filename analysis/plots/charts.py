@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
+import numpy as np
 import polars as pl
 
 from tapstrace.analysis.breakdown import PARTS
@@ -308,31 +309,50 @@ def breakdown(sources: Sequence[Any] | Any) -> alt.TopLevelMixin | None:
     component of the makespan (client, engine, queueing, waiting for a worker, launch,
     execution, return, retries)."""
     summaries = as_summaries(sources)
+    bars = [
+        (s["label"], s["makespan_s"], s["breakdown"]["parts_s"])
+        for s in summaries
+        if s["breakdown"]["parts_s"] and s["makespan_s"]
+    ]
+    grouped = len(bars) * len(PARTS) > MAX_MARKS or len(bars) > 60  # too many bars
+    if grouped:  # one bar per app / executor / workers group: the mean of its traces
+        groups: dict[str, list[tuple[float, dict[str, float]]]] = {}
+        for s in summaries:
+            if s["breakdown"]["parts_s"] and s["makespan_s"]:
+                key = _group(s["app"], s["executor"], s["workers"])
+                groups.setdefault(key, []).append((s["makespan_s"], s["breakdown"]["parts_s"]))
+        bars = [
+            (
+                f"{key} ({len(runs)} traces)",
+                sum(m for m, _ in runs) / len(runs),
+                {p: sum(parts.get(p, 0.0) for _, parts in runs) / len(runs) for p in PARTS},
+            )
+            for key, runs in sorted(groups.items())
+        ]
     rows = [
         {
-            "trace": s["label"],
+            "trace": f"{label} ({seconds(span)})",
             "part": p,
             "component": PARTS[p],
             "order": i,
-            "seconds": s["breakdown"]["parts_s"].get(p, 0.0),
-            "share": s["breakdown"]["parts_s"].get(p, 0.0) / s["makespan_s"],
+            "seconds": parts.get(p, 0.0),
+            "share": parts.get(p, 0.0) / span,
         }
-        for s in summaries
-        if s["breakdown"]["parts_s"] and s["makespan_s"]
+        for label, span, parts in bars
         for i, p in enumerate(PARTS)
-        if s["breakdown"]["parts_s"].get(p)
+        if parts.get(p)
     ]
     if not rows:
         return None
     data = pl.DataFrame(rows)
     present = [p for p in PARTS if p in set(data["part"].to_list())]
     unrecorded = [s["label"] for s in summaries if not s["breakdown"]["client_recorded"]]
-    spans = [s["makespan_s"] for s in summaries if s["makespan_s"]]
+    spans = [span for _, span, _ in bars]
     share = len(spans) > 2 and max(spans) > 10 * min(spans)  # scales too far apart
-    labels = [f"{s['label']} ({seconds(s['makespan_s'])})" for s in summaries]
-    names = {s["label"]: f"{s['label']} ({seconds(s['makespan_s'])})" for s in summaries}
-    data = data.with_columns(pl.col("trace").replace(names).alias("trace"))
+    labels = [f"{label} ({seconds(span)})" for label, span, _ in bars]
     subtitle = "along each run's recorded critical path; the segments sum to the makespan"
+    if grouped:
+        subtitle += "; one bar per group: the mean of its traces"
     if share:
         subtitle += " (shown as shares: the makespans differ more than tenfold)"
     if unrecorded:
@@ -473,11 +493,14 @@ def overhead_cdfs(sources: Sequence[Any] | Any) -> alt.TopLevelMixin | None:
             .sort("group", "component", "fraction")
         )
         subtitle = "one line per group: the mean of its traces' quantiles"
-    if data.height > MAX_MARKS:  # fewer quantile points per line, ends kept
+    if data.height > MAX_MARKS:  # fewer quantile points per line, evenly spaced, ends kept
         lines = data.select("trace", "component").unique().height
-        step = -(-data.height // MAX_MARKS) if lines else 1
+        points = int(data.group_by("trace", "component").len()["len"].max() or 0)
+        keep = max(MAX_MARKS // max(lines, 1), 2)
+        chosen = np.unique(np.round(np.linspace(0, points - 1, keep)).astype(np.int64))
         index = pl.int_range(pl.len()).over("trace", "component")
-        data = data.filter((index % step == 0) | (pl.col("fraction") == 1.0))
+        last = pl.len().over("trace", "component") - 1
+        data = data.filter(index.is_in(chosen.tolist()) | (index == last))
     data = data.with_columns(pl.col("seconds").clip(lower_bound=FLOOR_S).alias("shown"))
     present = [c for c in COMPONENTS if c in set(data["component"].to_list())]
     chart = (

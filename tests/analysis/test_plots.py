@@ -156,3 +156,26 @@ def test_charts_take_a_trace_or_a_path(tmp_path: Path) -> None:
         assert charts.gantt(source) is not None
         assert charts.concurrency(source) is not None
         assert charts.breakdown(source) is not None
+
+
+def test_many_traces_stay_within_the_mark_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 30 traces in 3 groups, with a budget of 100 rows per chart (as 1,000 traces would
+    # meet 4000): colour and lines by group, bars per group, nothing over the budget.
+    monkeypatch.setattr(charts, "MAX_MARKS", 100)
+    monkeypatch.setattr(charts, "MAX_TRACE_COLOURS", 5)
+    paths = []
+    for i in range(30):
+        path = tmp_path / f"t{i}.arrow"
+        write_rows(path, reference_rows(), workers=2 + i % 3)
+        paths.append(path)
+    result = analyze(paths, by=["app", "executor", "workers"], keep=plot_data)
+    for chart in (
+        charts.breakdown(result.summaries),
+        charts.overhead_cdfs(result.plots),
+        charts.payload(result.plots),
+    ):
+        spec = chart.to_dict()
+        assert all(len(rows) <= 100 for rows in spec["datasets"].values())
+        assert "group" in str(spec)
