@@ -31,23 +31,50 @@ _now = time.time
 NO_FLOW: tuple[tuple[int, ...], None, None, None] = ((), None, None, None)
 
 
-class ClientFlow:
-    """Accumulates the client's waits and work between submissions."""
+#: A client gap shorter than this counts as CPU time without reading the CPU clock.
+SHORT_GAP = 0.001
+#: The client thread's CPU clock is read at most this often between events (a system
+#: call of about a microsecond: a tight submission loop must not pay it per task).
+CPU_READ_INTERVAL = 0.005
 
-    __slots__ = ("_busy", "_busy_cpu", "_depth", "_last", "_last_cpu", "_lock", "_observed",
+
+class ClientFlow:
+    """Accumulates the client's waits and work between submissions.
+
+    Only the client thread changes it (every entry point checks the thread first), so it
+    takes no lock. Client CPU time is measured for gaps of SHORT_GAP or more, from CPU
+    clock readings at most CPU_READ_INTERVAL apart: a gap's CPU share is off by at most
+    that much CPU time, and a tight loop of submissions reads the clock 200 times a second
+    at most.
+    """
+
+    __slots__ = ("_busy", "_busy_cpu", "_cpu", "_cpu_wall", "_depth", "_last", "_observed",
                  "_waiters", "thread")  # fmt: skip
 
     def __init__(self) -> None:
         #: The client thread: the first thread that submits.
         self.thread: int | None = None
-        self._lock = threading.Lock()
         self._observed: list[int] = []
         self._depth = 0  # nested blocking calls (Engine.wait runs concurrent.futures.wait)
         self._last = _now()  # end of the client's latest event (a submission or a wait)
-        self._last_cpu = _thread_time()
+        self._cpu, self._cpu_wall = _thread_time(), self._last  # latest CPU clock reading
         self._busy = 0.0  # client time since the previous submission, before ``_last``
         self._busy_cpu = 0.0
         self._waiters: dict[int, int] = {}  # concurrent.futures waiters in progress
+
+    def _work(self, now: float) -> None:
+        """Count the client's time from ``_last`` to ``now`` as its work."""
+        gap = now - self._last
+        self._busy += gap
+        if gap < SHORT_GAP:
+            self._busy_cpu += max(0.0, gap)
+            return
+        cpu = _thread_time()
+        # CPU since the latest reading, less what lies before the gap (engine work, short
+        # gaps: CPU-bound), at most the gap itself.
+        used = (cpu - self._cpu) - (self._last - self._cpu_wall)
+        self._busy_cpu += min(gap, max(0.0, used))
+        self._cpu, self._cpu_wall = cpu, now
 
     # -- blocking calls -------------------------------------------------------------------
 
@@ -55,25 +82,21 @@ class ClientFlow:
         """The client starts waiting; False (and nothing recorded) on other threads."""
         if _get_ident() != self.thread:
             return False
-        now, cpu = _now(), _thread_time()
-        with self._lock:
-            if not self._depth:
-                self._busy += now - self._last
-                self._busy_cpu += cpu - self._last_cpu
-            self._depth += 1
+        if not self._depth:
+            self._work(_now())
+        self._depth += 1
         return True
 
     def block_ended(self, observed: Iterable[TaskFuture]) -> None:
         """The wait that ``block_started`` began returned, having seen ``observed`` done."""
-        now, cpu = _now(), _thread_time()
-        with self._lock:
-            for future in observed:
-                if not future._seen and future.done():
-                    future._seen = True
-                    self._observed.append(future.task_id)
-            self._depth -= 1
-            if not self._depth:
-                self._last, self._last_cpu = now, cpu
+        for future in observed:
+            if not future._seen and future.done():
+                future._seen = True
+                self._observed.append(future.task_id)
+        self._depth -= 1
+        if not self._depth:
+            self._last = self._cpu_wall = _now()
+            self._cpu = _thread_time()
 
     # -- concurrent.futures.wait on TaskFutures (through the futures' waiter lists) -------
 
@@ -102,26 +125,29 @@ class ClientFlow:
     # -- submissions ----------------------------------------------------------------------
 
     def submission(self) -> tuple[tuple[int, ...], float | None, float | None, float | None]:
-        """Control parents, client, busy and busy-CPU seconds of the task being submitted."""
+        """Control parents, client, busy and busy-CPU seconds of the task being submitted
+        (NO_FLOW from a thread other than the client's)."""
         ident = _get_ident()
         if self.thread is None:
             self.thread = ident
         elif ident != self.thread:
             return NO_FLOW
-        now, cpu = _now(), _thread_time()
-        with self._lock:
-            tail = now - self._last
-            busy = self._busy + tail
-            busy_cpu = self._busy_cpu + cpu - self._last_cpu
-            observed = tuple(sorted(self._observed)) if self._observed else ()
-            self._observed.clear()
-            self._busy = self._busy_cpu = 0.0
-        return observed, tail, busy, max(0.0, busy_cpu)
+        now = _now()
+        tail = now - self._last
+        self._work(now)
+        busy, busy_cpu = self._busy, self._busy_cpu
+        observed = tuple(sorted(self._observed)) if self._observed else ()
+        self._observed.clear()
+        self._busy = self._busy_cpu = 0.0
+        return observed, tail, busy, busy_cpu
 
     def submitted(self) -> None:
-        """The submission returned: the client's own time starts again."""
-        if _get_ident() == self.thread and not self._depth:
-            self._last, self._last_cpu = _now(), _thread_time()
+        """The client's submission returned: its own time starts again."""
+        if self._depth:
+            return
+        self._last = now = _now()
+        if now - self._cpu_wall > CPU_READ_INTERVAL:
+            self._cpu, self._cpu_wall = _thread_time(), now
 
 
 class ObservedWaiters(list[Any]):

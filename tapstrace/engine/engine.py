@@ -234,6 +234,8 @@ class Engine:
         if flow is None:
             return self._enter(fn, args, kwargs, source_id, retries, NO_FLOW)
         client = flow.submission()
+        if client is NO_FLOW:  # another thread than the client's
+            return self._enter(fn, args, kwargs, source_id, retries, client)
         try:
             return self._enter(fn, args, kwargs, source_id, retries, client)
         finally:
