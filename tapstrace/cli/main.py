@@ -198,7 +198,7 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
             ("workers", str(trace.metadata.get("workers", "?"))),
             ("tasks", f"{facts['tasks']} ({facts['records']} records: {status})"),
             ("makespan", f"{makespan:.3f} s" if makespan is not None else "-"),
-            ("time span", f"{facts['first_submitted']} -> {facts['last_received']}"),
+            ("time span", f"{facts['first_submitted'] or '-'} -> {facts['last_received'] or '-'}"),
             ("run id", facts["run_id"] or "?"),
             ("schema", facts["schema_version"] or "?"),
             (

@@ -24,7 +24,7 @@ from typing import Any
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.record import STATUS, Row
-from tapstrace.errors import ConfigError
+from tapstrace.errors import ConfigError, TraceError
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
@@ -49,16 +49,23 @@ class RunResult:
         return sum(n for status, n in self.records.items() if status != "ok")
 
 
-def _stamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+def _new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
 
 
-def _unique(path: Path) -> Path:
-    candidate, n = path, 1
-    while candidate.exists() or candidate.with_name(candidate.name + ".tmp").exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
+def _make_run_dir(runs_dir: Path, prefix: str) -> tuple[str, Path]:
+    """A new run id and its directory ``PREFIX-YYYYmmdd-HHMMSS.mmm-RUNID``, created
+    exclusively: runs started at the same moment never share a directory."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = _new_run_id()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S.%f")[:-3]
+        run_dir = runs_dir / f"{prefix}-{stamp}-{run_id}"
+        try:
+            run_dir.mkdir()
+        except FileExistsError:  # a random 48-bit id repeated: draw another
+            continue
+        return run_id, run_dir
 
 
 def _plugin_facts(config: Any) -> dict[str, Any] | None:
@@ -141,9 +148,9 @@ def _execute_with_transformer(spec: RunSpec, monitor: Monitor | None) -> RunResu
 
 def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunResult:
     app_name, executor_name = type(spec.app).name, type(spec.executor).name
-    stamp = _stamp()
-    run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
-    run_dir.mkdir(parents=True)
+    if spec.run.trace is not None and spec.run.trace.exists():  # before anything is made
+        raise TraceError(f"{spec.run.trace}: exists already; choose another --trace path")
+    run_id, run_dir = _make_run_dir(spec.run.runs_dir, f"{app_name}-{executor_name}")
     (run_dir / "config.toml").write_text(spec.to_toml())
     handler = logging.FileHandler(run_dir / "log.txt")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -151,12 +158,9 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     root.addHandler(handler)
     previous_level = root.level
     root.setLevel(min(previous_level or logging.INFO, logging.INFO))
-    run_id = uuid.uuid4().hex[:12]
     trace_path: Path | None = None
-    if spec.run.record:
-        trace_path = spec.run.trace or _unique(
-            spec.run.traces_dir / f"{app_name}-{executor_name}-{stamp}.arrow"
-        )
+    if spec.run.record:  # named like the run directory: unique too (TraceWriter checks)
+        trace_path = spec.run.trace or spec.run.traces_dir / f"{run_dir.name}.arrow"
     records: Counter[str] = Counter()
     writer: TraceWriter | None = None
     started = time.time()
