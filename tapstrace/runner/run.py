@@ -25,6 +25,7 @@ from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.record import STATUS, Row
 from tapstrace.errors import ConfigError, TraceError
+from tapstrace.runner.reaper import Reaper
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
@@ -165,7 +166,9 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     writer: TraceWriter | None = None
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
+    reaper = Reaper(run_id)  # stops what the run starts if it is killed (SIGKILL)
     try:
+        reaper.start()
         executor = spec.executor.build(run_dir)
         try:
             if trace_path is not None:
@@ -218,6 +221,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
             if not finished:
                 log.error("run %s stopped early; completed tasks are kept", run_id)
     finally:
+        reaper.release()
         ended = time.time()
         if writer is not None:
             writer.close(
