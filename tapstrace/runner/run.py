@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
 import time
 import uuid
 from collections import Counter
@@ -18,13 +16,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
-from tapstrace.engine.record import STATUS, Row
+from tapstrace.engine.record import STATUS, Row, TaskRecord
 from tapstrace.errors import ConfigError, TraceError
+from tapstrace.runner import signals
 from tapstrace.runner.reaper import Reaper
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
@@ -32,6 +30,9 @@ from tapstrace.trace.writer import TraceWriter
 log = logging.getLogger(__name__)
 
 Monitor = Callable[[Engine], AbstractContextManager[Any]]
+
+_ERROR_TYPE = TaskRecord._fields.index("error_type")
+_ERROR_MESSAGE = TaskRecord._fields.index("error_message")
 
 
 @dataclass
@@ -43,11 +44,33 @@ class RunResult:
     trace: Path | None
     seconds: float
     records: Counter[str] = field(default_factory=Counter)
+    #: Failed attempts by cause: (error type, first line of the message).
+    causes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def failed(self) -> int:
         """Final records that did not end ok."""
         return sum(n for status, n in self.records.items() if status != "ok")
+
+    @property
+    def problem(self) -> str | None:
+        """Why the run as a whole failed, in one line; None when it did not.
+
+        A run fails when its executor lost its workers (tasks failed with WorkersLost),
+        or when no task succeeded: then the failure is an environment's (a module the
+        workers cannot import, a missing tool), and the line names the commonest cause.
+        Tasks failing among successes are the workload's business: they are in the trace.
+        """
+        lost = [(cause, n) for cause, n in self.causes.items() if cause[0] == "WorkersLost"]
+        if lost:
+            (_, message), n = lost[0]
+            return f"{message} ({n} tasks)"
+        if self.records.get("ok") or not self.causes:
+            return None
+        (kind, message), n = self.causes.most_common(1)[0]
+        total = sum(self.causes.values())
+        how = "for one reason" if len(self.causes) == 1 else f"for {len(self.causes)} reasons"
+        return f"every task failed {how}: {kind}: {message} ({n} of {total} attempts)"
 
 
 def _new_run_id() -> str:
@@ -83,56 +106,14 @@ def _close_transformer(transformer: Any) -> None:
         log.exception("could not remove the data moved out of band")
 
 
-def _interruptible() -> None:
-    """Make Ctrl-C interrupt a blocking wait again: re-install Python's SIGINT handler.
-
-    Importing polars replaces it with one flagged SA_RESTART, so a main thread waiting on
-    a lock (``engine.wait``) sleeps on through Ctrl-C until the wait ends
-    (pola-rs/polars#21739); Python's own handler interrupts the wait.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler):  # not ignored (a background job), not installed outside Python
-        signal.signal(signal.SIGINT, handler)
-
-
-_TERMINATING = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _terminable() -> dict[int, Any]:
-    """Turn SIGTERM/SIGHUP into SystemExit while a run goes on, so that a ``kill`` unwinds
-    the run like Ctrl-C does: pending tasks are cancelled and recorded, the trace is
-    finalised. Only in the main thread, and only where the default (die at once) is set.
-    """
-    installed: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in _TERMINATING:
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                installed[signum] = signal.signal(signum, _exit_on_signal)
-    return installed
-
-
-def _restore(installed: dict[int, Any]) -> None:
-    for signum, previous in installed.items():
-        if signal.getsignal(signum) is _exit_on_signal:
-            signal.signal(signum, previous)
-
-
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
-    _interruptible()
-    installed = _terminable()
+    signals.interruptible()
+    installed = signals.terminable()
     try:
         return _execute_with_transformer(spec, monitor)
     finally:
-        _restore(installed)
+        signals.restore(installed)
 
 
 def _execute_with_transformer(spec: RunSpec, monitor: Monitor | None) -> RunResult:
@@ -163,6 +144,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     if spec.run.record:  # named like the run directory: unique too (TraceWriter checks)
         trace_path = spec.run.trace or spec.run.traces_dir / f"{run_dir.name}.arrow"
     records: Counter[str] = Counter()
+    causes: Counter[tuple[str, str]] = Counter()
     writer: TraceWriter | None = None
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
@@ -205,6 +187,9 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
 
         def count(row: Row) -> None:
             records[row[STATUS]] += 1
+            if row[STATUS] == "failed":
+                message = (row[_ERROR_MESSAGE] or "").strip().splitlines()
+                causes[(row[_ERROR_TYPE] or "?", message[0][:200] if message else "")] += 1
 
         engine.add_listener(count)
         app = spec.app.build()
@@ -218,8 +203,8 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
                     engine.shutdown(wait=True, cancel_futures=not finished)
         finally:
             app.close()
-            if not finished:
-                log.error("run %s stopped early; completed tasks are kept", run_id)
+            if not finished:  # in log.txt; the terminal gets the reason from the CLI
+                log.info("run %s stopped early; completed tasks are kept", run_id)
     finally:
         reaper.release()
         ended = time.time()
@@ -235,4 +220,4 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
-    return RunResult(run_id, run_dir, trace_path, ended - started, records)
+    return RunResult(run_id, run_dir, trace_path, ended - started, records, causes)

@@ -22,8 +22,9 @@ def test_eight_runs_started_at_once_get_their_own_directory_and_trace(tmp_path: 
     env = {**os.environ, "COLUMNS": "200"}
     procs = []
     for i in range(RUNS):
-        executor = ["--executor", "thread"] if i % 2 else ["--executor", "process",
-                                                            "--executor.max-processes", "1"]  # fmt: skip
+        executor = ["--executor", "thread"]
+        if i % 2:
+            executor = ["--executor", "process", "--executor.max-processes", "1"]
         procs.append(
             subprocess.Popen(
                 [sys.executable, "-m", "tapstrace", "run", "synthetic", *executor,
@@ -32,7 +33,7 @@ def test_eight_runs_started_at_once_get_their_own_directory_and_trace(tmp_path: 
             )
         )  # fmt: skip
     outputs = [proc.communicate(timeout=170) for proc in procs]
-    for proc, (stdout, stderr) in zip(procs, outputs, strict=True):
+    for proc, (_, stderr) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, stderr
         assert stderr == ""
     run_dirs = sorted((tmp_path / "runs").iterdir())

@@ -9,6 +9,7 @@ looks for survivors 10 s later, by the tree it saw and by the marker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -117,10 +118,8 @@ def kill_a_run(tmp_path: Path, executor: str) -> KilledRun:
         if proc.poll() is None:
             proc.kill()
         for p in seen.values():  # never leave anything to the next test
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.kill()
-            except psutil.Error:
-                pass
     return report
 
 
