@@ -16,8 +16,7 @@ reach it), that watches the run's process (the driver):
 - a run that ends normally releases it (``release``): its executor shut down what it
   started, and the reaper exits without touching anything.
 
-The reaper needs psutil (installed with every cluster extra); without it, runs go on
-without one.
+The reaper process lists processes with psutil.
 """
 
 from __future__ import annotations
@@ -53,12 +52,7 @@ class Reaper:
         self._previous: str | None = None
 
     def start(self) -> None:
-        """Start the reaper and mark the environment; a no-op without psutil."""
-        try:
-            import psutil  # noqa: F401
-        except ImportError:
-            log.debug("no psutil: no reaper for this run")
-            return
+        """Start the reaper and mark the environment."""
         env = {k: v for k, v in os.environ.items() if k != MARK}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "tapstrace.runner.reaper", str(os.getpid()), self.mark,
