@@ -21,6 +21,7 @@ from pydantic import Field
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
 from tapstrace.executors.mirror import MirroredFuture, Relay
+from tapstrace.executors.options import check_keys, parameters
 from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
@@ -133,6 +134,15 @@ class RayConfig(ExecutorConfig):
                     f"{self.connect_timeout:g} s ({exc})"
                 ) from None
             options["address"] = self.address
+        # Options checked before anything starts: a mistyped key is one line.
+        public = {k: v for k, v in self.init_options.items() if not k.startswith("_")}
+        check_keys(public, "--executor.init-options", parameters(ray.init), "ray.init")
+        try:
+            remote = ray.remote(run_packed)
+            if self.remote_options:
+                remote = remote.options(**self.remote_options)
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"--executor.remote-options: {exc}") from None
         options.update(self.init_options)
         auth_error = getattr(ray.exceptions, "AuthenticationError", ConnectionError)
         try:
@@ -141,6 +151,10 @@ class RayConfig(ExecutorConfig):
             with _loopback_only(ray, self.address is None), signals.kept():
                 ray.init(**options)
         except TypeError as exc:
+            raise UserError(f"--executor.init-options: {exc}") from None
+        except RuntimeError as exc:
+            if not str(exc).startswith("Unknown keyword argument"):  # a private _option
+                raise
             raise UserError(f"--executor.init-options: {exc}") from None
         except (ConnectionError, auth_error) as exc:
             ray.shutdown()
@@ -153,13 +167,6 @@ class RayConfig(ExecutorConfig):
             raise UserError(
                 f"--executor.address {self.address}: cannot attach to Ray: {first}{hint}"
             ) from None
-        try:
-            remote = ray.remote(run_packed)
-            if self.remote_options:
-                remote = remote.options(**self.remote_options)
-        except BaseException:
-            ray.shutdown()
-            raise
         return RayExecutor(remote, attached=self.address is not None)
 
 

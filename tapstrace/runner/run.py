@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -21,7 +22,7 @@ from typing import Any
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.record import STATUS, Row, TaskRecord
-from tapstrace.errors import ConfigError, TraceError
+from tapstrace.errors import ConfigError, TraceError, UserError
 from tapstrace.runner import signals
 from tapstrace.runner.reaper import Reaper
 from tapstrace.trace.metadata import environment, trace_metadata
@@ -149,9 +150,14 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
     reaper = Reaper(run_id)  # stops what the run starts if it is killed (SIGKILL)
+    discard = False
     try:
         reaper.start()
-        executor = spec.executor.build(run_dir)
+        try:
+            executor = spec.executor.build(run_dir)
+        except UserError:  # a bad option, a missing tool: nothing ran, keep nothing
+            discard = True
+            raise
         try:
             if trace_path is not None:
                 facts = {
@@ -220,4 +226,6 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+        if discard:
+            shutil.rmtree(run_dir, ignore_errors=True)
     return RunResult(run_id, run_dir, trace_path, ended - started, records, causes)
