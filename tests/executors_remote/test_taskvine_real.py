@@ -165,7 +165,8 @@ def test_function_call_mode_without_conda_pack_is_one_line(tmp_path: Path) -> No
     (hidden / "__init__.py").write_text(
         'raise ModuleNotFoundError("No module named \'conda_pack\'", name="conda_pack")\n'
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hidden.parent), str(ROOT)])}
+    paths = [str(hidden.parent), *os.environ["PYTHONPATH"].split(os.pathsep)]  # ROOT first
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     result = subprocess.run(
         [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "taskvine",
          "--executor.mode", "function-call", "--app.tasks", "2"],
