@@ -22,32 +22,20 @@ import pytest
 
 from tapstrace.trace import read_trace
 from tests.executors.conftest import free_port, marked_env, stop_tree, wait_no_leftovers, wait_port
-from tests.reliability.test_orphans_and_ports import EXECUTORS, MODULES
+from tests.reliability.runs import EXECUTORS, needs, run_command, wait_for_records
 
 pytestmark = pytest.mark.slow
 
 TASKS = 60
 
 
-def _records(path: Path) -> int:
-    try:
-        return read_trace(path, warn=False).tasks.height if path.exists() else 0
-    except Exception:  # being written
-        return 0
-
-
 @pytest.mark.parametrize("executor", list(EXECUTORS))
 def test_sigint_to_a_background_job_does_not_stop_or_stall_the_run(
     tmp_path: Path, executor: str
 ) -> None:
-    if executor in MODULES:
-        pytest.importorskip(MODULES[executor])
+    needs(executor)
     marker = f"tt-bg-{uuid.uuid4().hex[:10]}"
-    command = " ".join(
-        [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", executor,
-         *EXECUTORS[executor], "--app.tasks", str(TASKS), "--app.max-in-flight", "4",
-         "--app.mean-seconds", "0.1", "--engine.flush-interval", "0.2", "--trace", "t.arrow"]
-    )  # fmt: skip
+    command = " ".join(run_command(executor, TASKS, 4))
     # A background job (the shell sets its SIGINT to ignored); then the script ignores
     # SIGINT too, to wait for the job and write its exit status.
     script = f"{command} &\njob=$!\ntrap '' INT\nwait $job\necho $? > status\n"
@@ -56,11 +44,7 @@ def test_sigint_to_a_background_job_does_not_stop_or_stall_the_run(
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 150
-        while _records(tmp_path / "t.arrow") < 4:
-            assert job.poll() is None, job.communicate()
-            assert time.monotonic() < deadline, "no task finished"
-            time.sleep(0.3)
+        wait_for_records(tmp_path / "t.arrow", job, at_least=4)
         os.killpg(job.pid, signal.SIGINT)  # the script's whole process group
         sent = time.monotonic()
         stdout, stderr = job.communicate(timeout=120)
@@ -127,11 +111,7 @@ def test_dask_cluster_that_loses_its_workers_fails_the_waiting_tasks(
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while _records(tmp_path / "t.arrow") < 6:
-            assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, "no task finished"
-            time.sleep(0.3)
+        wait_for_records(tmp_path / "t.arrow", run, at_least=6)
         worker.kill()  # the cluster's only worker dies; no nanny restarts it
         killed = time.monotonic()
         _, stderr = run.communicate(timeout=timeout + 60)

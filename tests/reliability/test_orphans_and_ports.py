@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,25 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.executors.conftest import family, marked, marked_env, psutil, wait_no_leftovers
+from tests.reliability.runs import EXECUTORS, needs, run_command, wait_for_records
 
 pytestmark = pytest.mark.slow
 
-EXECUTORS = {
-    "thread": ["--executor.max-threads", "2"],
-    "process": ["--executor.max-processes", "2"],
-    "dask": ["--executor.workers", "2"],
-    "ray": ["--executor.num-cpus", "2"],
-    "parsl": ["--executor.workers", "2"],
-    "parsl-thread": ["--executor.max-threads", "2"],
-    "taskvine": ["--executor.workers", "2"],
-}
-MODULES = {
-    "dask": "distributed",
-    "ray": "ray",
-    "parsl": "parsl",
-    "parsl-thread": "parsl",
-    "taskvine": "ndcctools.taskvine",  # conda-forge only: skipped where it does not import
-}
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 GRACE = 10.0  # seconds after the SIGKILL
 
@@ -74,35 +58,17 @@ def _listening(proc: psutil.Process) -> list[tuple[str, int, str]]:
     return found
 
 
-def _flowing(trace: Path) -> bool:
-    """Whether the trace holds at least one task record (records flow: workers run)."""
-    from tapstrace.trace import read_trace
-
-    try:
-        return trace.exists() and read_trace(trace, warn=False).tasks.height > 0
-    except Exception:  # being written
-        return False
-
-
 def kill_a_run(tmp_path: Path, executor: str) -> KilledRun:
     marker = f"tt-kill-{uuid.uuid4().hex[:10]}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", executor,
-         *EXECUTORS[executor], "--app.tasks", "100000", "--app.max-in-flight", "8",
-         "--app.mean-seconds", "0.05", "--engine.flush-interval", "0.2",
-         "--trace", "t.arrow", "-q"],
-        cwd=tmp_path, env=marked_env(marker), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        run_command(executor, 100000, 8, "-q"), cwd=tmp_path, env=marked_env(marker),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     report = KilledRun(executor)
     seen: dict[int, psutil.Process] = {}
     sockets: set[str] = set()
     try:
-        deadline = time.monotonic() + 150
-        while not _flowing(tmp_path / "t.arrow"):
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no task finished"
-            time.sleep(0.3)
+        wait_for_records(tmp_path / "t.arrow", proc)
         for _ in range(5):  # the tree while tasks run, a few times (workers come and go)
             for p in [*family(proc.pid), *marked(marker)]:
                 seen.setdefault(p.pid, p)
@@ -135,8 +101,7 @@ def killed_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[KilledRun]:
     executor = str(request.param)
-    if executor in MODULES:
-        pytest.importorskip(MODULES[executor])
+    needs(executor)
     report = kill_a_run(tmp_path_factory.mktemp(f"kill-{executor}"), executor)
     print(
         f"\n{executor}: {len(report.processes)} processes seen, {len(report.listening)} "
