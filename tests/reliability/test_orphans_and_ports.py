@@ -36,7 +36,7 @@ class KilledRun:
 
     executor: str
     processes: dict[int, str] = field(default_factory=dict)
-    listening: list[str] = field(default_factory=list)  # "name pid: ip:port/proto"
+    listening: list[tuple[str, str]] = field(default_factory=list)  # ("name pid", ip:port/proto)
     left: list[str] = field(default_factory=list)
     cleaned_after: float = 0.0
 
@@ -66,7 +66,7 @@ def kill_a_run(tmp_path: Path, executor: str) -> KilledRun:
     )  # fmt: skip
     report = KilledRun(executor)
     seen: dict[int, psutil.Process] = {}
-    sockets: set[str] = set()
+    sockets: set[tuple[str, str]] = set()
     try:
         wait_for_records(tmp_path / "t.arrow", proc)
         for _ in range(5):  # the tree while tasks run, a few times (workers come and go)
@@ -80,7 +80,7 @@ def kill_a_run(tmp_path: Path, executor: str) -> KilledRun:
                 continue
             report.processes[pid] = name
             for ip, port, proto in _listening(p):
-                sockets.add(f"{name} {pid}: {ip}:{port}/{proto}")
+                sockets.add((f"{name} {pid}", f"{ip}:{port}/{proto}"))
         report.listening = sorted(sockets)
         os.kill(proc.pid, signal.SIGKILL)
         killed = time.monotonic()
@@ -128,6 +128,8 @@ def test_every_listening_socket_is_on_loopback(
         reason = NOT_LOOPBACK[killed_run.executor]
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     exposed = [
-        s for s in killed_run.listening if s.split(": ")[1].rsplit(":", 1)[0] not in LOOPBACK
+        f"{who}: {where}"
+        for who, where in killed_run.listening
+        if where.rsplit(":", 1)[0] not in LOOPBACK
     ]
     assert not exposed, f"{killed_run.executor}: not on loopback: {exposed}"
