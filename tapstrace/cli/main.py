@@ -22,7 +22,7 @@ from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
 from tapstrace.plugins import registry
-from tapstrace.runner.signals import Terminated
+from tapstrace.runner.signals import Terminated, exit_later
 from tapstrace.version import __version__
 
 log = logging.getLogger("tapstrace")
@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except Terminated as exc:  # SIGTERM/SIGHUP during a run: unwound, trace finalised
         click.echo(f"tapstrace: stopped by {signal.Signals(exc.signum).name}", err=True)
+        exit_later(128 + exc.signum)  # a framework's exit hook must not keep it alive
         sys.exit(exc.code)
     except UserError as exc:
         if debug:

@@ -9,6 +9,7 @@ outside a run, Ray's to keep them through ``ray.init``, which installs its own.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -28,9 +29,32 @@ class Terminated(SystemExit):
         self.signum = signum
 
 
+#: Seconds a run has to unwind after SIGTERM/SIGHUP before the process exits anyway.
+UNWIND_SECONDS = 20.0
+
+
 def exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    """The handler: unwind the main thread with :class:`Terminated`."""
+    """The handler: unwind the main thread with :class:`Terminated`.
+
+    The unwind is bounded: a framework left waiting on a lock by the interruption (a
+    shutdown that never returns) must not keep a killed run alive, so the process exits
+    with the same status after :data:`UNWIND_SECONDS`. Records flushed so far stay in the
+    (partial) trace, and the run's reaper stops what the run started.
+    """
+    _deadlines.append(exit_later(128 + signum))
     raise Terminated(signum)
+
+
+_deadlines: list[threading.Timer] = []  # armed by exit_on_signal, disarmed by restore
+
+
+def exit_later(status: int, seconds: float = UNWIND_SECONDS) -> threading.Timer:
+    """Make the process exit with ``status`` in ``seconds`` unless it has exited by then
+    (a daemon timer: it never delays a normal exit)."""
+    timer = threading.Timer(seconds, os._exit, (status,))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _main_thread() -> bool:
@@ -49,9 +73,12 @@ def terminable() -> dict[int, Any]:
 
 
 def restore(installed: dict[int, Any]) -> None:
-    """Undo :func:`terminable` (where nobody replaced the handler since)."""
+    """Undo :func:`terminable` (where nobody replaced the handler since); the unwind is
+    over, so a pending forced exit is called off."""
     if not _main_thread():
         return
+    while _deadlines:
+        _deadlines.pop().cancel()
     for signum, previous in installed.items():
         if signal.getsignal(signum) is exit_on_signal:
             signal.signal(signum, previous)

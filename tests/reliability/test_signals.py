@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -46,3 +48,33 @@ def test_signal_exit_status_is_128_plus_signal(tmp_path: Path, executor: str, si
     trace = read_trace(tmp_path / "t.arrow")
     assert not trace.partial and trace.tasks.height > 0
     assert not wait_no_leftovers(marker, cwd=tmp_path, timeout=15)
+
+
+def test_an_unwind_that_cannot_finish_is_bounded(tmp_path: Path) -> None:
+    """SIGTERM while a thread-pool task runs for 10 minutes: a thread cannot be stopped,
+    so the orderly unwind would wait for it; the run exits 143 after the unwind bound
+    (UNWIND_SECONDS) instead, leaving its partial trace."""
+    from tapstrace.runner.signals import UNWIND_SECONDS
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "thread",
+         "--app.tasks", "2", "--app.mean-seconds", "600", "--trace", "t.arrow", "-q"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "t.arrow").exists():  # the run has started
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = proc.communicate(timeout=UNWIND_SECONDS + 60)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert UNWIND_SECONDS - 1 <= took < UNWIND_SECONDS + 30
+    trace = read_trace(tmp_path / "t.arrow", warn=False)
+    assert trace.app == "synthetic"
