@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
 from tapstrace.plugins import registry
+from tapstrace.runner.signals import Terminated, exit_later
 from tapstrace.version import __version__
 
 log = logging.getLogger("tapstrace")
@@ -127,6 +129,9 @@ def run(
         click.echo(f"run directory: {result.run_dir}")
         if result.trace is not None:
             click.echo(f"trace: {result.trace}")
+    if result.problem is not None:  # the run failed as a whole: one line, exit 1
+        click.echo(f"tapstrace: error: {result.problem}", err=True)
+        sys.exit(1)
     if result.failed and not quiet:
         click.echo(f"{result.failed} task attempts did not succeed (see the trace)", err=True)
 
@@ -243,7 +248,7 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
             ("workers", str(trace.metadata.get("workers", "?"))),
             ("tasks", f"{facts['tasks']} ({facts['records']} records: {status})"),
             ("makespan", f"{makespan:.3f} s" if makespan is not None else "-"),
-            ("time span", f"{facts['first_submitted']} -> {facts['last_received']}"),
+            ("time span", f"{facts['first_submitted'] or '-'} -> {facts['last_received'] or '-'}"),
             ("run id", facts["run_id"] or "?"),
             ("schema", facts["schema_version"] or "?"),
             (
@@ -276,6 +281,10 @@ def main(argv: list[str] | None = None) -> None:
     except (click.Abort, KeyboardInterrupt):
         click.echo("tapstrace: interrupted", err=True)
         sys.exit(130)
+    except Terminated as exc:  # SIGTERM/SIGHUP during a run: unwound, trace finalised
+        click.echo(f"tapstrace: stopped by {signal.Signals(exc.signum).name}", err=True)
+        exit_later(128 + exc.signum)  # a framework's exit hook must not keep it alive
+        sys.exit(exc.code)
     except UserError as exc:
         if debug:
             raise
