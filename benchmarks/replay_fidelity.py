@@ -63,14 +63,14 @@ TASKS = {"duration": "normal", "mean_seconds": 0.055, "std_seconds": 0.015,
 
 #: Reference apps at sizes that run 5-60 s on 2 cores with 2 workers.
 APPS: dict[str, dict[str, Any]] = {
-    "cholesky": {"matrix_size": 5120, "block_size": 512},
+    "cholesky": {"matrix_size": 4096, "block_size": 512},
     "mapreduce": {"files": 192, "words_per_file": 50_000},
     "fedlearn": {"clients": 16, "rounds": 20, "epochs": 40},
     "failures": {"base": "cholesky", "base_config": {"matrix_size": 4096, "block_size": 512},
                  "rate": 0.1},
     "montage": {"tiles_x": 4, "tiles_y": 4},
-    "moldesign": {"search_budget": 48},
-    "docking": {"library_size": 200, "num_iterations": 2, "exhaustiveness": 2},
+    "moldesign": {"search_budget": 32},
+    "docking": {"library_size": 100, "num_iterations": 2, "exhaustiveness": 1},
 }  # fmt: skip
 #: Each executor with two workers, so live runs on different executors compare.
 WORKERS: dict[str, dict[str, Any]] = {

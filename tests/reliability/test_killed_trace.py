@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tapstrace.errors import TraceError
 from tapstrace.trace import read_trace
 
 FLUSH_INTERVAL = 1.0
@@ -37,6 +38,22 @@ def wait_for_size(path: Path, size: int, proc: subprocess.Popen[str], timeout: f
 
 
 @pytest.mark.slow
+def wait_for_records(path: Path, proc: subprocess.Popen[str], timeout: float = 90) -> None:
+    """Wait until the partial trace holds task records (the file grows before that: its
+    header, then an empty batch written at start)."""
+    wait_for_size(path, 1, proc, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if read_trace(path, warn=False).tasks.height:
+                return
+        except TraceError:  # caught in the middle of writing its header
+            pass
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no records in {path} after {timeout} s"
+        time.sleep(0.05)
+
+
 def test_killed_before_the_first_flush_the_trace_holds_the_run_facts(tmp_path: Path) -> None:
     proc = start_run(
         tmp_path, "--executor", "thread", "--app.tasks", "2", "--app.mean-seconds", "60"
@@ -95,9 +112,7 @@ def test_newest_record_is_younger_than_the_flush_interval_under_load(
             "--app.mean-seconds", "0.005", "--engine.flush-interval", str(FLUSH_INTERVAL),
         )  # fmt: skip
         path = workdir / "t.arrow"
-        wait_for_size(path, 1, proc)
-        header = path.stat().st_size
-        wait_for_size(path, header + 1, proc)  # records flow
+        wait_for_records(path, proc)
         time.sleep(2.0 + 0.37 * attempt)
         os.kill(proc.pid, signal.SIGKILL)
         killed = time.time()
