@@ -112,9 +112,11 @@ def test_newest_record_is_younger_than_the_flush_interval_under_load(
             "--app.mean-seconds", "0.005", "--engine.flush-interval", str(FLUSH_INTERVAL),
         )  # fmt: skip
         path = workdir / "t.arrow"
-        wait_for_records(path, proc)
-        time.sleep(2.0 + 0.37 * attempt)
-        os.kill(proc.pid, signal.SIGKILL)
+        try:
+            wait_for_records(path, proc)
+            time.sleep(2.0 + 0.37 * attempt)
+        finally:  # never leave a million-task run behind a failed wait
+            os.kill(proc.pid, signal.SIGKILL)
         killed = time.time()
         proc.wait(30)
         trace = read_trace(path, warn=False)
