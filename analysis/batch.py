@@ -1,48 +1,83 @@
 """Analysing many traces at once: find them, read each, summarise, compare, save.
 
-The Python API behind ``tapstrace analyze``. Traces are read one at a time and only
-their summaries (and, for plots, small plot datasets) are kept, so memory stays that of
-the largest trace, not of all of them.
+The Python API behind ``tapstrace analyze``. Traces are read one at a time (one per
+worker process when there are many) and only their summaries (and, for plots, small plot
+datasets) are kept, so memory stays that of the largest traces, not of all of them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from tapstrace.analysis.compare import Baseline, compare, per_trace
+from tapstrace.analysis.metrics import workers
 from tapstrace.analysis.summary import flatten, summarize
 from tapstrace.analysis.tasks import Tasks, prepare
 from tapstrace.errors import UserError
-from tapstrace.trace.reader import read_trace
+from tapstrace.formats import discover
+from tapstrace.trace.reader import Trace, read_trace
 
 log = logging.getLogger(__name__)
 
 
 def find_traces(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Trace files named by ``paths``: files as given, directories searched recursively
-    for ``*.arrow``. Returns the files and (path, problem) for paths that gave none."""
-    files: list[Path] = []
-    problems: list[tuple[str, str]] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.arrow") if p.is_file())
-            if not found:
-                problems.append((str(path), "no *.arrow trace in this directory"))
-            files += found
-        elif path.exists():
-            files.append(path)
-        else:
-            problems.append((str(path), "no such file or directory"))
-    unique = list(dict.fromkeys(files))
-    return unique, problems
+    """Traces named by ``paths``: files as given, directories searched recursively for
+    every readable format (tapstrace.formats.discover). Returns the traces and (path,
+    problem) for paths that gave none."""
+    return discover.find_traces(paths)
+
+
+#: File names that say nothing about the run: such a trace is named after its folder.
+_GENERIC = {"tasks", "trace", "traces", "instance", "workflow", "run"}
+_SUFFIXES = (".wfformat.json", ".wf.json", ".perfetto.json", ".arrow", ".jsonl", ".json")
+
+
+def run_name(trace: Trace) -> str:
+    """What a run is called: its TaPS run directory, else its file name without the
+    format's suffix (a generic file name gives way to its folder's)."""
+    path = trace.path
+    if path is None:
+        return str(trace.metadata.get("run_id") or "trace")
+    name = path.name
+    for suffix in _SUFFIXES:
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if trace.metadata.get("source_format") == "taps" or name.lower() in _GENERIC:
+        return path.parent.name or name
+    return name
+
+
+def run_label(
+    name: str, keys: tuple[str | None, str | None, int | None], folders: tuple[str, ...],
+    taken: set[str],
+) -> str:  # fmt: skip
+    """A run's label in tables and charts: its name and its group keys (app, executor,
+    workers: those the name does not already say, in brackets), made unique by the
+    folders above it (``process-pool/2024-05-27-23-57-45``), else by a number."""
+    app, executor, slots = keys
+    shown = [k for k in (app, executor) if k and k not in name]
+    shown += [f"{slots} worker{'' if slots == 1 else 's'}"] if slots else []
+    suffix = f" ({', '.join(shown)})" if shown else ""
+    candidates = [name, *("/".join((*folders[-k:], name)) for k in range(1, len(folders) + 1))]
+    for candidate in candidates:
+        if candidate + suffix not in taken:
+            return candidate + suffix
+    n = 2
+    while f"{name}#{n}{suffix}" in taken:
+        n += 1
+    return f"{name}#{n}{suffix}"
 
 
 @dataclass
@@ -77,6 +112,85 @@ class Analysis:
         )
 
 
+#: Fewest traces worth starting worker processes for (each imports polars, ~1 s).
+PARALLEL_FROM = 32
+#: Traces bigger than this (bytes on disk) are analysed one at a time in this process, so
+#: memory stays that of the largest trace, not of one per worker.
+SERIAL_ABOVE = 64 << 20
+
+
+@dataclass
+class _Done:
+    """One trace analysed (in a worker process or here), before it gets its label."""
+
+    summary: dict[str, Any]
+    plot: Any
+    name: str
+    folders: tuple[str, ...]
+    keys: tuple[str | None, str | None, int | None]
+
+
+def _analyse_one(
+    file: Path, include_warmup: bool, keep: Callable[[Tasks], Any] | None
+) -> _Done | str:
+    """Read, prepare and summarise one trace; a problem comes back as its message."""
+    try:
+        trace = read_trace(file, warn=False)
+        tasks = prepare(trace, include_warmup=include_warmup)
+        name = run_name(trace)
+        where = (trace.path or file).resolve()
+        folders = where.parent.parts[-3:]
+        if name == where.parent.name:  # named after its folder: the folders above it
+            folders = folders[:-1]
+        summary = summarize(tasks)
+        plot = keep(tasks) if keep is not None else None
+        return _Done(summary, plot, name, tuple(folders), (tasks.app, tasks.executor,
+                                                           workers(tasks)[0]))  # fmt: skip
+    except UserError as exc:
+        return str(exc).removeprefix(f"{file}: ")
+    except Exception as exc:  # a bug, not the file's fault: report it, analyse the rest
+        log.debug("analysing %s failed", file, exc_info=True)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return f"could not be analysed ({type(exc).__name__}: {first}); --debug shows why"
+
+
+def _size(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _results(
+    files: list[Path], include_warmup: bool, keep: Callable[[Tasks], Any] | None, jobs: int
+) -> Iterator[_Done | str]:
+    """Each file's analysis, in order: in ``jobs`` worker processes when there are many
+    small traces, big ones here one at a time. Should the pool break (a worker killed),
+    the rest are analysed here."""
+    if jobs <= 1 or len(files) < PARALLEL_FROM:
+        for file in files:
+            yield _analyse_one(file, include_warmup, keep)
+        return
+    sizes = [_size(f) for f in files]
+    small = [f for f, size in zip(files, sizes, strict=True) if size <= SERIAL_ABOVE]
+    # spawn, not fork: polars' thread pool does not survive a fork
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(small)), mp_context=context) as pool:
+        done = pool.map(_analyse_one, small, repeat(include_warmup), repeat(keep), chunksize=4)
+        broken = False
+        for file, size in zip(files, sizes, strict=True):
+            if size <= SERIAL_ABOVE and not broken:
+                try:
+                    yield next(done)
+                    continue
+                except BrokenProcessPool:
+                    log.debug("worker processes failed; analysing the rest here", exc_info=True)
+                    broken = True
+            yield _analyse_one(file, include_warmup, keep)
+
+
 def analyze(
     paths: Iterable[str | Path],
     *,
@@ -84,12 +198,16 @@ def analyze(
     baseline: Baseline | None = None,
     include_warmup: bool = False,
     keep: Callable[[Tasks], Any] | None = None,
+    jobs: int = 1,
 ) -> Analysis:
     """Summarise every trace under ``paths`` and compare them grouped by ``by``.
 
     A file that is not a readable trace is reported in ``errors`` and skipped.
     ``keep(tasks)``, when given, is called on each prepared trace and its results kept
-    in ``plots`` (plot datasets are built while the trace is in memory).
+    in ``plots`` (plot datasets are built while the trace is in memory; it must be a
+    module-level function: it may run in a worker process). With ``jobs`` > 1, that many
+    worker processes share the traces when there are :data:`PARALLEL_FROM` or more; they
+    are spawned, so a script calling this needs the ``if __name__ == "__main__":`` guard.
     """
     files, result_errors = find_traces(paths)
     result = Analysis(errors=result_errors)
@@ -100,36 +218,26 @@ def analyze(
         if base_file not in files:
             files.append(base_file)
     base_label = ""
-    for file in files:
-        try:
-            trace = read_trace(file, warn=False)
-            tasks = prepare(trace, include_warmup=include_warmup)
-            tasks.label = _unique_label(tasks.label, result.summaries)
-            summary = summarize(tasks)
-            plot = keep(tasks) if keep is not None else None
-        except UserError as exc:
-            result.errors.append((str(file), str(exc).removeprefix(f"{file}: ")))
+    taken: set[str] = set()
+    for file, done in zip(files, _results(files, include_warmup, keep, jobs), strict=True):
+        if isinstance(done, str):
+            result.errors.append((str(file), done))
             continue
+        label = run_label(done.name, done.keys, done.folders, taken)
+        taken.add(label)
+        done.summary["label"] = label
         if file == base_file:
-            base_label = summary["label"]
-        if plot is not None:
-            result.plots.append(plot)
-        result.summaries.append(summary)
+            base_label = label
+        if done.plot is not None:
+            done.plot.label = label
+            result.plots.append(done.plot)
+        result.summaries.append(done.summary)
         log.debug("analysed %s", file)
     if result.summaries:
         if base_file is not None and not base_label:
             raise UserError(f"--baseline {base_file}: not a readable trace")
         result.comparison = compare(result.table(), by, baseline, base_label)
     return result
-
-
-def _unique_label(label: str, earlier: list[dict[str, Any]]) -> str:
-    taken = {s["label"] for s in earlier}
-    candidate, n = label, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{label}#{n}"
-    return candidate
 
 
 def save(result: Analysis, out: Path) -> list[Path]:

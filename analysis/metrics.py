@@ -88,12 +88,14 @@ def total_work(trace: Trace | Tasks) -> float:
 
 
 def workers(trace: Trace | Tasks) -> tuple[int | None, str]:
-    """Worker slots and where the number comes from: the trace metadata ("metadata"),
-    else the distinct workers seen running tasks ("observed")."""
+    """Worker slots and where the number comes from: the trace metadata ("metadata", or
+    the setting an importer read it from), else the distinct workers seen running tasks
+    ("observed")."""
     tasks = as_tasks(trace)
     declared = tasks.declared_workers
     if declared:
-        return declared, "metadata"
+        source = tasks.metadata.get("workers_from")
+        return declared, f"metadata: {source}" if isinstance(source, str) else "metadata"
     seen = tasks.attempts["worker"].drop_nulls().n_unique()
     return (seen or None), "observed"
 

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from tapstrace.trace.reader import Trace
 
 
+#: Which tasks are warm-ups in a trace recorded by tapstrace (importers name their own rule
+#: in the trace metadata, ``warmup_rule``).
+ENGINE_WARMUP_RULE = "tasks the app submitted inside Engine.warmup()"
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
@@ -45,6 +50,8 @@ def summarize(trace: Trace | Tasks) -> dict[str, Any]:
         "tasks": tasks.final.height,
         "attempts": tasks.attempts.height,
         "warmup_excluded": tasks.warmup_excluded,
+        "warmup_rule": tasks.metadata.get("warmup_rule") or ENGINE_WARMUP_RULE,
+        "dropped_parents": int(tasks.metadata.get("dropped_parents") or 0),
         "status": metrics.status_counts(tasks),
         **metrics.failures(tasks),
         "makespan_s": span,

@@ -136,7 +136,11 @@ def trace_view(console: Console, summary: dict[str, Any]) -> None:
     if not summary["timeline"]:
         rows.append(("timeline", "none: the source recorded durations, not start times"))
     if summary["warmup_excluded"]:
-        rows.append(("warm-up", f"{summary['warmup_excluded']} attempts excluded"))
+        excluded = f"{summary['warmup_excluded']} attempts excluded ({summary['warmup_rule']})"
+        rows.append(("warm-up", excluded))
+    if summary["dropped_parents"]:
+        lost = f"{summary['dropped_parents']} edges to tasks without a record dropped"
+        rows.append(("lost records", lost))
     if summary["partial"]:
         rows.append(("state", "[red]partial trace (the run did not finish it)[/red]"))
     for key, value in rows:

@@ -117,23 +117,46 @@ def concurrency(plots: TracePlots) -> alt.TopLevelMixin | None:
     )
 
 
-def overhead_cdfs(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
-    """Cumulative distribution of each overhead component, one line per trace, coloured
-    by executor."""
+#: Most traces drawn as lines of their own; beyond, one line per executor summarises them.
+MAX_TRACE_LINES = 12
+
+
+def _cdf_lines(all_plots: Sequence[TracePlots]) -> tuple[pl.DataFrame, str]:
+    """CDF points with a ``line`` column: one line per trace, or, for many traces, per
+    executor (each quantile the median of its traces'), and the subtitle saying which."""
     frames = [
         p.overheads.with_columns(
-            pl.lit(p.label).alias("trace"), pl.lit(p.executor or "?").alias("executor")
+            pl.lit(p.label).alias("line"), pl.lit(p.executor or "?").alias("executor")
         )
         for p in all_plots
         if p.overheads.height
     ]
     if not frames:
-        return None
+        return pl.DataFrame(), ""
     data = pl.concat(frames)
+    if len(frames) <= MAX_TRACE_LINES:
+        return data, "one line per trace"
+    data = (
+        data.group_by("executor", "component", "fraction")
+        .agg(pl.col("seconds").median(), pl.len().alias("traces"))
+        .with_columns(pl.col("executor").alias("line"))
+        .sort("line", "component", "fraction")
+    )
+    return data, (
+        f"{len(frames)} traces: one line per executor, each quantile the median of its traces'"
+    )
+
+
+def overhead_cdfs(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
+    """Cumulative distribution of each overhead component, one line per trace (per
+    executor when there are many traces), coloured by executor."""
+    data, lines = _cdf_lines(all_plots)
+    if data.height == 0:
+        return None
     if data.height > MAX_MARKS:  # fewer quantile points per line
         step = -(-data.height // MAX_MARKS)
         data = data.filter(
-            (pl.int_range(pl.len()).over("trace", "component") % step == 0)
+            (pl.int_range(pl.len()).over("line", "component") % step == 0)
             | (pl.col("fraction") == 1.0)
         )
     data = data.with_columns(pl.col("seconds").clip(lower_bound=FLOOR_S).alias("shown"))
@@ -144,9 +167,9 @@ def overhead_cdfs(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
             x=alt.X("shown:Q", title="overhead (s, log scale)", scale=alt.Scale(type="log")),
             y=alt.Y("fraction:Q", title="fraction of tasks"),
             color=alt.Color("executor:N", title="executor"),
-            detail="trace:N",
+            detail="line:N",
             tooltip=[
-                "trace:N",
+                alt.Tooltip("line:N", title="trace"),
                 "executor:N",
                 alt.Tooltip("seconds:Q", format=".6f"),
                 alt.Tooltip("fraction:Q", format=".2f"),
@@ -159,7 +182,7 @@ def overhead_cdfs(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     ).properties(
         title=alt.Title(
             "Scheduler overhead per task, by executor",
-            subtitle="one line per trace; values under 1 µs (or negative: clock skew) at 1 µs",
+            subtitle=f"{lines}; values under 1 µs (or negative: clock skew) at 1 µs",
         )
     )
 
@@ -259,11 +282,11 @@ def throughput(summaries: Sequence[dict[str, Any]]) -> alt.TopLevelMixin | None:
 
 def payload(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     """Round-trip time (dispatched to received) against payload (input + output bytes):
-    sampled tasks as points, the median per power-of-two size as a line per trace."""
-    per_trace = max(MAX_MARKS // max(len(all_plots), 1), 50)
+    sampled tasks as points, the median per power-of-two size as a line per trace (per
+    executor when there are many traces)."""
 
     def tagged(frame: pl.DataFrame, p: TracePlots) -> pl.DataFrame:
-        return frame.head(per_trace).with_columns(
+        return frame.with_columns(
             pl.lit(p.label).alias("trace"),
             pl.lit(p.executor or "?").alias("executor"),
             pl.col("payload_bytes").clip(lower_bound=1).alias("shown_bytes"),
@@ -273,6 +296,28 @@ def payload(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     medians = [tagged(p.payload_medians, p) for p in all_plots if p.payload_medians.height]
     if not points:
         return None
+    dots_data = pl.concat(points).filter(pl.col("round_trip_s") > 0)
+    if dots_data.height > MAX_MARKS // 2:  # an even sample over every trace
+        dots_data = dots_data.sample(MAX_MARKS // 2, seed=0)
+    lines_data = pl.concat(medians).filter(pl.col("round_trip_s") > 0)
+    per = "trace"
+    if len(medians) > MAX_TRACE_LINES:
+        per = "executor"
+        lines_data = (
+            lines_data.group_by(
+                "executor", (pl.col("payload_bytes") + 1).log(2).floor().alias("bin")
+            )
+            .agg(
+                pl.col("payload_bytes").median(),
+                pl.col("shown_bytes").median(),
+                pl.col("round_trip_s").median(),
+                pl.col("attempts").sum(),
+            )
+            .with_columns(pl.col("executor").alias("trace"))
+            .sort("trace", "bin")
+        )
+    if lines_data.height > MAX_MARKS // 2:
+        lines_data = lines_data.sample(MAX_MARKS // 2, seed=0).sort("trace", "shown_bytes")
     x = alt.X(
         "shown_bytes:Q",
         title="payload: input + output (bytes, log scale)",
@@ -281,12 +326,12 @@ def payload(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     y = alt.Y("round_trip_s:Q", title="round-trip time (s, log scale)", scale=alt.Scale(type="log"))
     color = alt.Color("executor:N", title="executor")
     dots = (
-        alt.Chart(pl.concat(points).filter(pl.col("round_trip_s") > 0))
+        alt.Chart(dots_data)
         .mark_circle(opacity=0.3, size=12)
         .encode(x=x, y=y, color=color, tooltip=["trace:N", "payload_bytes:Q", "round_trip_s:Q"])
     )
     lines = (
-        alt.Chart(pl.concat(medians).filter(pl.col("round_trip_s") > 0))
+        alt.Chart(lines_data)
         .mark_line(point=True)
         .encode(
             x=x,
@@ -299,8 +344,8 @@ def payload(all_plots: Sequence[TracePlots]) -> alt.TopLevelMixin | None:
     return alt.layer(dots, lines).properties(
         title=alt.Title(
             "Round-trip time against payload size",
-            subtitle="points: sampled tasks; lines: median per power-of-two payload size "
-            "(empty payloads at 1 byte)",
+            subtitle=f"points: sampled tasks; lines: median per power-of-two payload size, "
+            f"one per {per} (empty payloads at 1 byte)",
         ),
         width=WIDTH,
         height=300,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +23,8 @@ from tapstrace.analysis.plots.data import TracePlots
 
 if TYPE_CHECKING:
     from tapstrace.analysis.batch import Analysis
+
+log = logging.getLogger(__name__)
 
 #: Embedding options: export buttons only (the editor and source links would go online).
 EMBED_OPTIONS = {
@@ -50,17 +54,47 @@ def _stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "trace"
 
 
+#: Most traces given figures of their own (Gantt, concurrency): the first of each group
+#: (app, executor, workers), then the next ones in order.
+MAX_TRACE_FIGURES = 8
+
+
+def traces_with_figures(plots: Sequence[TracePlots]) -> list[TracePlots]:
+    """The traces that get a Gantt and a concurrency figure (all of them, up to
+    :data:`MAX_TRACE_FIGURES`), in input order."""
+    if len(plots) <= MAX_TRACE_FIGURES:
+        return list(plots)
+    groups: dict[tuple[Any, ...], int] = {}
+    for i, p in enumerate(plots):
+        groups.setdefault((p.app, p.executor, p.workers), i)
+    chosen = sorted(groups.values())[:MAX_TRACE_FIGURES]
+    rest = (i for i in range(len(plots)) if i not in set(chosen))
+    chosen += [next(rest) for _ in range(MAX_TRACE_FIGURES - len(chosen))]
+    return [plots[i] for i in sorted(chosen)]
+
+
+def _chart(stem: str, build: Any, *args: Any) -> Any:
+    """``build(*args)``, or None (with a warning) when a chart cannot be built: one bad
+    chart never stops the report."""
+    try:
+        return build(*args)
+    except Exception as exc:
+        log.warning("figure %s left out: %s: %s", stem, type(exc).__name__, exc)
+        return None
+
+
 def figures(summaries: Sequence[dict[str, Any]], plots: Sequence[TracePlots]) -> list[Figure]:
     """Every chart of an analysis, cross-trace ones first (skipping empty ones)."""
     found = [
-        Figure("makespan", "Comparison", charts.makespan(summaries)),
-        Figure("throughput", "Comparison", charts.throughput(summaries)),
-        Figure("overheads", "Comparison", charts.overhead_cdfs(plots)),
-        Figure("payload", "Comparison", charts.payload(plots)),
+        Figure("makespan", "Comparison", _chart("makespan", charts.makespan, summaries)),
+        Figure("throughput", "Comparison", _chart("throughput", charts.throughput, summaries)),
+        Figure("overheads", "Comparison", _chart("overheads", charts.overhead_cdfs, plots)),
+        Figure("payload", "Comparison", _chart("payload", charts.payload, plots)),
     ]
-    for p in plots:
-        found.append(Figure(f"gantt-{_stem(p.label)}", p.label, charts.gantt(p)))
-        found.append(Figure(f"concurrency-{_stem(p.label)}", p.label, charts.concurrency(p)))
+    for p in traces_with_figures(plots):
+        for kind, build in (("gantt", charts.gantt), ("concurrency", charts.concurrency)):
+            stem = f"{kind}-{_stem(p.label)}"
+            found.append(Figure(stem, p.label, _chart(stem, build, p)))
     return [f for f in found if f.chart is not None]
 
 
@@ -139,7 +173,10 @@ def html_report(result: Analysis, found: Sequence[Figure]) -> str:
         if figure.section != section:
             section = figure.section
             parts.append(f"<h2>{html.escape(section)}</h2>")
-        spec = json.dumps(figure.chart.to_dict()).replace("</", "<\\/")
+        chart = _chart(figure.stem, figure.chart.to_dict)
+        if chart is None:
+            continue
+        spec = json.dumps(chart).replace("</", "<\\/")
         parts.append(
             f"<div class='figure' id='figure-{i}'></div>"
             f"<script type='application/json' class='vl-spec' data-figure='figure-{i}'>"
@@ -166,13 +203,21 @@ def write_report(result: Analysis, out: Path, formats: Sequence[str]) -> list[Pa
         folder.mkdir(exist_ok=True)
         version = _vl_version()
         for figure in found:
-            spec = figure.chart.to_dict()
+            spec = _chart(figure.stem, figure.chart.to_dict)
+            if spec is None:
+                continue
             if "png" in images:
-                path = folder / f"{figure.stem}.png"
-                path.write_bytes(vlc.vegalite_to_png(spec, vl_version=version, scale=2))
-                written.append(path)
+                png = _chart(
+                    figure.stem, partial(vlc.vegalite_to_png, spec, vl_version=version, scale=2)
+                )
+                if png is not None:
+                    path = folder / f"{figure.stem}.png"
+                    path.write_bytes(png)
+                    written.append(path)
             if "svg" in images:
-                path = folder / f"{figure.stem}.svg"
-                path.write_text(vlc.vegalite_to_svg(spec, vl_version=version), encoding="utf-8")
-                written.append(path)
+                svg = _chart(figure.stem, partial(vlc.vegalite_to_svg, spec, vl_version=version))
+                if svg is not None:
+                    path = folder / f"{figure.stem}.svg"
+                    path.write_text(svg, encoding="utf-8")
+                    written.append(path)
     return written

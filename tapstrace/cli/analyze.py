@@ -6,6 +6,7 @@ for it (and the core never depends on it at import time).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,12 @@ def _formats(text: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the per-trace summary as CSV.")
 @click.option("--include-warmup", is_flag=True, help="Keep warm-up tasks (excluded by default).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes sharing the traces, from 32 traces on [default: one per core].",
+)
 def analyze(
     paths: tuple[str, ...],
     plot: bool,
@@ -74,11 +81,13 @@ def analyze(
     as_json: bool,
     as_csv: bool,
     include_warmup: bool,
+    jobs: int | None,
 ) -> None:
     """Analyse traces: makespan, critical path, overheads, data, utilisation, comparison.
 
-    PATH is a trace file or a directory (searched recursively for *.arrow). A file that
-    cannot be read is reported and skipped; the exit status is then 1.
+    PATH is a trace file of any format or a directory, searched recursively for tapstrace
+    traces (*.arrow), TaPS run directories and WfFormat instances. A trace that cannot be
+    read is reported and skipped; the exit status is then 1.
 
     \b
       tapstrace analyze traces/
@@ -98,7 +107,12 @@ def analyze(
 
         keep = plot_data
     result = batch.analyze(
-        paths, by=keys, baseline=chosen, include_warmup=include_warmup, keep=keep
+        paths,
+        by=keys,
+        baseline=chosen,
+        include_warmup=include_warmup,
+        keep=keep,
+        jobs=jobs or os.cpu_count() or 1,
     )
     if not result.summaries and len(result.errors) == 1:
         raise UserError(": ".join(result.errors[0]))
@@ -111,7 +125,7 @@ def analyze(
     if target is not None:
         written = batch.save(result, target)
     if plot:
-        from tapstrace.analysis.plots.report import write_report
+        from tapstrace.analysis.plots.report import MAX_TRACE_FIGURES, write_report
 
         assert target is not None
         written += write_report(result, target, formats)
@@ -134,5 +148,10 @@ def analyze(
             terminal.comparison_table(console, result.comparison, keys, title)
         if written:
             console.print(f"wrote {len(written)} files to {target}/")
+        if plot and len(result.plots) > MAX_TRACE_FIGURES:
+            console.print(
+                f"Gantt and concurrency figures for {MAX_TRACE_FIGURES} of "
+                f"{len(result.plots)} traces (the first of each group, then in order)"
+            )
     if result.errors:
         sys.exit(1)  # the others were analysed; say that some were not

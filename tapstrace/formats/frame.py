@@ -1,20 +1,58 @@
 """Building a trace table (the schema of tapstrace.trace.schema) from importer columns.
 
-Importers collect one Python list per column; missing values stay None (an importer never
-invents a timestamp). Times are wall-clock seconds since the Unix epoch.
+Importers collect one Python list per column (row by row with :class:`Columns`, or whole
+columns for :func:`build_frame`); missing values stay None (an importer never invents a
+timestamp). Times are wall-clock seconds since the Unix epoch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tapstrace.trace.schema import SCHEMA, TIME, TIME_COLUMNS
 
-#: Values of the non-nullable columns when an importer does not set them.
-_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False}
+#: Values of the non-nullable columns when an importer does not set them (schema 1.2's
+#: ``kind`` and ``control_parents`` included, for the schema versions that have them).
+_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False, "kind": "task"}
+_EMPTY_LISTS = ("control_parents",)
+
+
+def _micros(values: Sequence[float | None]) -> pa.Array:
+    seconds = pa.array(values, pa.float64())
+    return pc.round(pc.multiply(seconds, 1_000_000.0)).cast(pa.int64()).cast(TIME)
+
+
+def _constant(field: pa.Field, length: int) -> pa.Array:
+    if field.name in _EMPTY_LISTS:
+        return pa.array([[]] * length, field.type)
+    default = _DEFAULTS.get(field.name)
+    if default is None:
+        return pa.nulls(length, field.type)
+    return pa.array([default] * length, field.type)
+
+
+def build_frame(run_id: str, columns: Mapping[str, Sequence[Any]]) -> pl.DataFrame:
+    """A trace table from whole columns (Python sequences of equal length); columns not
+    given are null, or their default for the non-nullable ones. Times are Unix seconds."""
+    length = len(next(iter(columns.values()))) if columns else 0
+    arrays = []
+    for field in SCHEMA:
+        values = columns.get(field.name)
+        if field.name == "run_id":
+            arrays.append(pa.array([run_id] * length, field.type))
+        elif values is None:
+            arrays.append(_constant(field, length))
+        elif field.name in TIME_COLUMNS:
+            arrays.append(_micros(values))
+        else:
+            arrays.append(pa.array(values, field.type))
+    table = pa.Table.from_arrays(arrays, schema=SCHEMA)
+    return pl.from_arrow(table)  # type: ignore[return-value]
 
 
 class Columns:
@@ -28,23 +66,15 @@ class Columns:
         """Append one row; columns not given are None (or their default)."""
         values["run_id"] = self.run_id
         for name, column in self.data.items():
-            column.append(values.get(name, _DEFAULTS.get(name)))
+            default = [] if name in _EMPTY_LISTS else _DEFAULTS.get(name)
+            column.append(values.get(name, default))
 
     def __len__(self) -> int:
         return len(self.data["task_id"])
 
     def frame(self) -> pl.DataFrame:
         """The rows as a polars DataFrame in the trace schema."""
-        arrays = []
-        for field in SCHEMA:
-            values = self.data[field.name]
-            if field.name in TIME_COLUMNS:
-                micros = [None if v is None else round(v * 1_000_000) for v in values]
-                arrays.append(pa.array(micros, pa.int64()).cast(TIME))
-            else:
-                arrays.append(pa.array(values, field.type))
-        table = pa.Table.from_arrays(arrays, schema=SCHEMA)
-        return pl.from_arrow(table)  # type: ignore[return-value]
+        return build_frame(self.run_id, self.data)
 
 
 def empty_frame() -> pl.DataFrame:
