@@ -15,25 +15,25 @@ RUNS = Path(__file__).parent / "taps_runs"
 # directory, app, executor (and from where), workers (and from where), record era,
 # config era, warm-up tasks, parents dropped, statuses in submission order
 CASES = [
-    ("prototype/runs/synthetic-2024-05-13-11-20-16", "synthetic", "process-pool",
+    ("prototype/experiments/synthetic-2024-05-13-11-20-16", "synthetic", "process-pool",
      "executor parameters", 2, "executor.max_processes", "2024-05-13 prototype", "2024-05-13",
      0, 0, ["ok"] * 3),
-    ("webs/runs/synthetic/process-pool/2024-05-27-23-57-45", "synthetic", "process-pool",
+    ("webs/experiments/synthetic/process-pool/2024-05-27-23-57-45", "synthetic", "process-pool",
      "run directory path", 4, "executor.max_processes", "2024-05-13", "2024-05-13", 0, 0,
      ["ok"] * 4),
-    ("2024-05-29/runs/synthetic-2024-05-29-20-00-00", "synthetic", "dask",
+    ("2024-05-29/experiments/synthetic-2024-05-29-20-00-00", "synthetic", "dask",
      "executor parameters", 2, "executor.dask_workers", "2024-05-29", "2024-05-29", 1, 0,
      ["ok"] * 5),
-    ("0.1.0/runs/synthetic-thread-pool-2024-06-05-09-00-00", "synthetic", "thread-pool",
+    ("0.1.0/experiments/synthetic-thread-pool-2024-06-05-09-00-00", "synthetic", "thread-pool",
      "config", 2, "executor.max_threads", "2024-05-29", "2024-05-31", 1, 0, ["ok"] * 3),
-    ("2024-06-18/runs/mapreduce-process-pool-2024-06-18-22-00-00", "mapreduce", "process-pool",
+    ("2024-06-18/experiments/mapreduce-process-pool-2024-06-18-22-00-00", "mapreduce", "process-pool",
      "config", 3, "executor.max_processes", "2024-05-29", "2024-06-18", 0, 0, ["ok"] * 3),
-    ("0.2.0/runs/synthetic-process-pool-2024-07-20-14-00-00", "synthetic", "process-pool",
+    ("0.2.0/experiments/synthetic-process-pool-2024-07-20-14-00-00", "synthetic", "process-pool",
      "config", 2, "app.bag_max_running", "2024-05-29", "2024-06-19+", 1, 0,
      ["ok", "ok", "ok", "failed", "ok"]),
-    ("0.2.1/runs/synthetic-taskvine-2024-10-22-16-00-00", "synthetic", "taskvine", "config", 4,
+    ("0.2.1/experiments/synthetic-taskvine-2024-10-22-16-00-00", "synthetic", "taskvine", "config", 4,
      "executor.workers", "2024-09-06+", "2024-06-19+", 2, 1, ["ok"] * 5),
-    ("0.2.2/runs/cholesky-parsl-htex-2024-12-12-08-30-00", "cholesky", "parsl-htex", "config",
+    ("0.2.2/experiments/cholesky-parsl-htex-2024-12-12-08-30-00", "cholesky", "parsl-htex", "config",
      16, "executor.htex: workers per node x nodes per block x blocks", "2024-09-06+",
      "2024-06-19+", 0, 0, ["ok"] * 4),
 ]  # fmt: skip
@@ -76,7 +76,7 @@ def _at(seconds: float) -> datetime:
 
 
 def test_prototype_times_are_submission_and_completion() -> None:
-    trace = read_trace(RUNS / "prototype/runs/synthetic-2024-05-13-11-20-16/tasks.json")
+    trace = read_trace(RUNS / "prototype/experiments/synthetic-2024-05-13-11-20-16/tasks.json")
     rows = trace.tasks.to_dicts()
     assert [r["parents"] for r in rows] == [[], [0], [1]]
     assert rows[2]["submitted"] == _at(1715599216.102) == rows[2]["dispatched"]
@@ -87,7 +87,7 @@ def test_prototype_times_are_submission_and_completion() -> None:
 
 
 def test_failed_record_of_0_2_has_its_exception_and_no_execution() -> None:
-    trace = read_trace(RUNS / "0.2.0/runs/synthetic-process-pool-2024-07-20-14-00-00")
+    trace = read_trace(RUNS / "0.2.0/experiments/synthetic-process-pool-2024-07-20-14-00-00")
     failed = trace.tasks.row(3, named=True)
     assert (failed["error_type"], failed["error_message"]) == ("MemoryError", "")
     assert failed["started"] is None and failed["worker_host"] is None
@@ -95,20 +95,20 @@ def test_failed_record_of_0_2_has_its_exception_and_no_execution() -> None:
 
 
 def test_lost_taskvine_record_leaves_the_reduce_with_the_parents_it_has() -> None:
-    trace = read_trace(RUNS / "0.2.1/runs/synthetic-taskvine-2024-10-22-16-00-00")
+    trace = read_trace(RUNS / "0.2.1/experiments/synthetic-taskvine-2024-10-22-16-00-00")
     assert trace.tasks["name"].to_list() == ["warmup", "warmup", *["noop_task"] * 3]
     assert trace.tasks["parents"].to_list()[-1] == [2, 3]
 
 
 def test_chosen_executor_table_of_2024_06_18() -> None:
-    facts = run_facts(RUNS / "2024-06-18/runs/mapreduce-process-pool-2024-06-18-22-00-00")
+    facts = run_facts(RUNS / "2024-06-18/experiments/mapreduce-process-pool-2024-06-18-22-00-00")
     assert facts.app_params["map_tasks"] == 2
     assert facts.executor_params == {"max_processes": 3}
 
 
 def test_warmup_named_mid_run_is_not_a_warmup(tmp_path: Path) -> None:
     """Only leading, unconnected tasks named like TaPS' warm-up are warm-ups."""
-    source = RUNS / "0.1.0/runs/synthetic-thread-pool-2024-06-05-09-00-00/tasks.jsonl"
+    source = RUNS / "0.1.0/experiments/synthetic-thread-pool-2024-06-05-09-00-00/tasks.jsonl"
     lines = source.read_text().splitlines()
     run = tmp_path / "run"
     run.mkdir()
