@@ -44,8 +44,8 @@ _SUFFIXES = (".wfformat.json", ".wf.json", ".perfetto.json", ".arrow", ".jsonl",
 
 
 def run_name(trace: Trace) -> str:
-    """What a run is called: its TaPS run directory, else its file name without the
-    format's suffix (a generic file name gives way to its folder's)."""
+    """What a run is called: its file name without the format's suffix, or its folder's
+    name when the file's says nothing (TaPS' tasks.jsonl: the run directory)."""
     path = trace.path
     if path is None:
         return str(trace.metadata.get("run_id") or "trace")
@@ -54,7 +54,7 @@ def run_name(trace: Trace) -> str:
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
             break
-    if trace.metadata.get("source_format") == "taps" or name.lower() in _GENERIC:
+    if name.lower() in _GENERIC:  # TaPS' tasks.jsonl: its run directory
         return path.parent.name or name
     return name
 
@@ -95,10 +95,13 @@ class Analysis:
     errors: list[tuple[str, str]] = field(default_factory=list)
     comparison: pl.DataFrame = field(default_factory=pl.DataFrame)
     plots: list[Any] = field(default_factory=list)
+    _table: pl.DataFrame | None = field(default=None, repr=False)
 
     def table(self) -> pl.DataFrame:
         """The flat per-trace summary (one row per trace)."""
-        return per_trace([flatten(s) for s in self.summaries])
+        if self._table is None or self._table.height != len(self.summaries):
+            self._table = per_trace([flatten(s) for s in self.summaries])
+        return self._table
 
     def to_json(self) -> str:
         """Summaries, comparison and errors as one JSON document."""

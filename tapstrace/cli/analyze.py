@@ -18,6 +18,8 @@ from tapstrace.errors import UserError
 
 FORMATS = ("html", "png", "svg")
 DEFAULT_REPORT = Path("analysis-report")
+#: Most traces listed one per row in the terminal (the comparison covers them all).
+MAX_TRACE_ROWS = 50
 
 
 def _formats(text: str) -> list[str]:
@@ -140,7 +142,10 @@ def analyze(
         if len(result.summaries) == 1:
             terminal.trace_view(console, result.summaries[0])
         else:
-            terminal.traces_table(console, result.summaries)
+            terminal.traces_table(console, result.summaries[:MAX_TRACE_ROWS])
+            if len(result.summaries) > MAX_TRACE_ROWS:
+                left = len(result.summaries) - MAX_TRACE_ROWS
+                console.print(f"... and {left} more traces (all of them in --json, --csv, --out)")
         if len(result.summaries) > 1 or chosen is not None:
             title = "comparison by " + ", ".join(keys)
             if chosen is not None:
