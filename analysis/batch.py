@@ -133,10 +133,22 @@ class _Done:
     keys: tuple[str | None, str | None, int | None]
 
 
+def _problem(file: Path, exc: UserError) -> tuple[str, str]:
+    """(path, message) of an error: the file inside ``file`` it names, when it names one
+    (a TaPS run directory's tasks.jsonl), else ``file``."""
+    text = str(exc)
+    if text.startswith(f"{file}: "):
+        return str(file), text.removeprefix(f"{file}: ")
+    if text.startswith(f"{file}/") and ": " in text:
+        inner, message = text.split(": ", 1)
+        return inner, message
+    return str(file), text
+
+
 def _analyse_one(
     file: Path, include_warmup: bool, keep: Callable[[Tasks], Any] | None
-) -> _Done | str:
-    """Read, prepare and summarise one trace; a problem comes back as its message."""
+) -> _Done | tuple[str, str]:
+    """Read, prepare and summarise one trace; a problem comes back as (path, message)."""
     try:
         trace = read_trace(file, warn=False)
         tasks = prepare(trace, include_warmup=include_warmup)
@@ -150,11 +162,11 @@ def _analyse_one(
         return _Done(summary, plot, name, tuple(folders), (tasks.app, tasks.executor,
                                                            workers(tasks)[0]))  # fmt: skip
     except UserError as exc:
-        return str(exc).removeprefix(f"{file}: ")
+        return _problem(file, exc)
     except Exception as exc:  # a bug, not the file's fault: report it, analyse the rest
         log.debug("analysing %s failed", file, exc_info=True)
         first = str(exc).splitlines()[0] if str(exc) else ""
-        return f"could not be analysed ({type(exc).__name__}: {first}); --debug shows why"
+        return str(file), f"could not be analysed ({type(exc).__name__}: {first})"
 
 
 def _size(path: Path) -> int:
@@ -168,7 +180,7 @@ def _size(path: Path) -> int:
 
 def _results(
     files: list[Path], include_warmup: bool, keep: Callable[[Tasks], Any] | None, jobs: int
-) -> Iterator[_Done | str]:
+) -> Iterator[_Done | tuple[str, str]]:
     """Each file's analysis, in order: in ``jobs`` worker processes when there are many
     small traces, big ones here one at a time. Should the pool break (a worker killed),
     the rest are analysed here."""
@@ -223,8 +235,8 @@ def analyze(
     base_label = ""
     taken: set[str] = set()
     for file, done in zip(files, _results(files, include_warmup, keep, jobs), strict=True):
-        if isinstance(done, str):
-            result.errors.append((str(file), done))
+        if isinstance(done, tuple):
+            result.errors.append(done)
             continue
         label = run_label(done.name, done.keys, done.folders, taken)
         taken.add(label)

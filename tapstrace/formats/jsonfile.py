@@ -19,6 +19,19 @@ from tapstrace.errors import TraceError
 MAX_DEPTH = 200
 
 
+def depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, level + 1)
+            stack.extend((item, level + 1) for item in node)
+    return deepest
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes; unreadable files raise a TraceError naming them."""
     try:
@@ -41,13 +54,14 @@ def json_problem(exc: ValueError) -> str:
     return text
 
 
-def loads(raw: bytes | str) -> Any:
+def loads(raw: bytes | str, *, inf_nan: bool = False) -> Any:
     """``raw`` parsed as JSON (depth-bounded); ValueError says what is wrong and where.
 
-    Infinity and NaN literals are refused (they are not JSON); numbers too large for a
-    float become ``inf``, which the format models then reject as out of range.
+    Infinity and NaN literals are refused (they are not JSON) unless ``inf_nan`` (Python's
+    json module writes them); numbers too large for a float become ``inf``, which the
+    format models then reject as out of range.
     """
-    return pydantic_core.from_json(raw, allow_inf_nan=False)
+    return pydantic_core.from_json(raw, allow_inf_nan=inf_nan)
 
 
 def parse_json(path: Path, raw: bytes, what: str = "JSON") -> Any:

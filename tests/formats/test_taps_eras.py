@@ -11,29 +11,30 @@ from tapstrace.formats.taps import WARMUP_RULE, run_facts
 from tapstrace.trace.reader import read_trace
 
 RUNS = Path(__file__).parent / "taps_runs"
+X = "experiments"
 
 # directory, app, executor (and from where), workers (and from where), record era,
 # config era, warm-up tasks, parents dropped, statuses in submission order
 CASES = [
-    ("prototype/experiments/synthetic-2024-05-13-11-20-16", "synthetic", "process-pool",
+    (f"prototype/{X}/synthetic-2024-05-13-11-20-16", "synthetic", "process-pool",
      "executor parameters", 2, "executor.max_processes", "2024-05-13 prototype", "2024-05-13",
      0, 0, ["ok"] * 3),
-    ("webs/experiments/synthetic/process-pool/2024-05-27-23-57-45", "synthetic", "process-pool",
+    (f"webs/{X}/synthetic/process-pool/2024-05-27-23-57-45", "synthetic", "process-pool",
      "run directory path", 4, "executor.max_processes", "2024-05-13", "2024-05-13", 0, 0,
      ["ok"] * 4),
-    ("2024-05-29/experiments/synthetic-2024-05-29-20-00-00", "synthetic", "dask",
+    (f"2024-05-29/{X}/synthetic-2024-05-29-20-00-00", "synthetic", "dask",
      "executor parameters", 2, "executor.dask_workers", "2024-05-29", "2024-05-29", 1, 0,
      ["ok"] * 5),
-    ("0.1.0/experiments/synthetic-thread-pool-2024-06-05-09-00-00", "synthetic", "thread-pool",
+    (f"0.1.0/{X}/synthetic-thread-pool-2024-06-05-09-00-00", "synthetic", "thread-pool",
      "config", 2, "executor.max_threads", "2024-05-29", "2024-05-31", 1, 0, ["ok"] * 3),
-    ("2024-06-18/experiments/mapreduce-process-pool-2024-06-18-22-00-00", "mapreduce", "process-pool",
+    (f"2024-06-18/{X}/mapreduce-process-pool-2024-06-18-22-00-00", "mapreduce", "process-pool",
      "config", 3, "executor.max_processes", "2024-05-29", "2024-06-18", 0, 0, ["ok"] * 3),
-    ("0.2.0/experiments/synthetic-process-pool-2024-07-20-14-00-00", "synthetic", "process-pool",
+    (f"0.2.0/{X}/synthetic-process-pool-2024-07-20-14-00-00", "synthetic", "process-pool",
      "config", 2, "app.bag_max_running", "2024-05-29", "2024-06-19+", 1, 0,
      ["ok", "ok", "ok", "failed", "ok"]),
-    ("0.2.1/experiments/synthetic-taskvine-2024-10-22-16-00-00", "synthetic", "taskvine", "config", 4,
+    (f"0.2.1/{X}/synthetic-taskvine-2024-10-22-16-00-00", "synthetic", "taskvine", "config", 4,
      "executor.workers", "2024-09-06+", "2024-06-19+", 2, 1, ["ok"] * 5),
-    ("0.2.2/experiments/cholesky-parsl-htex-2024-12-12-08-30-00", "cholesky", "parsl-htex", "config",
+    (f"0.2.2/{X}/cholesky-parsl-htex-2024-12-12-08-30-00", "cholesky", "parsl-htex", "config",
      16, "executor.htex: workers per node x nodes per block x blocks", "2024-09-06+",
      "2024-06-19+", 0, 0, ["ok"] * 4),
 ]  # fmt: skip

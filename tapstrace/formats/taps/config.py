@@ -28,10 +28,17 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tapstrace.errors import TraceError
-from tapstrace.formats.jsonfile import json_problem, loads, read_bytes
+from tapstrace.formats.jsonfile import depth, json_problem, loads, read_bytes
+from tapstrace.formats.validation import problem
+
+#: Deepest nesting accepted in a config (TaPS' own are 4 deep; the config goes into the
+#: trace's metadata, which must stay readable).
+MAX_CONFIG_DEPTH = 32
 
 #: Config file names, newest layout first.
 CONFIG_FILES = ("config.toml", "config.json")
@@ -106,6 +113,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise TraceError(f"{path}: unreadable TaPS config ({json_problem(exc)})") from None
     if not isinstance(data, dict):
         raise TraceError(f"{path}: a TaPS config is a table/object (got {type(data).__name__})")
+    if depth(data) > MAX_CONFIG_DEPTH:
+        raise TraceError(f"{path}: nested more than {MAX_CONFIG_DEPTH} levels deep")
     return data
 
 
@@ -113,8 +122,48 @@ def _table(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _name(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+class _Problem(Exception):
+    """A config value of the wrong type (the caller adds the file's name)."""
+
+
+def _name(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 256:
+        raise _Problem(f"{where}: a plugin name is a non-empty string (got {value!r:.40})")
+    return value
+
+
+Slots = Annotated[int, Field(strict=True, ge=1, le=1 << 31)]
+
+
+class _Counts(BaseModel):
+    """The counts tapstrace reads from TaPS' plugin tables: whole numbers from 1."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_processes: Slots | None = None
+    max_threads: Slots | None = None
+    workers: Slots | None = None
+    dask_workers: Slots | None = None
+    parsl_workers: Slots | None = None
+    num_cpus: Slots | None = None
+    ray_num_cpus: Slots | None = None
+    max_workers: Slots | None = None
+    max_workers_per_node: Slots | None = None
+    cores_per_worker: Slots | None = None
+    cores_per_task: Slots | None = None
+    nodes_per_block: Slots | None = None
+    max_blocks: Slots | None = None
+    bag_max_running: Slots | None = None
+
+
+def _check(table: dict[str, Any], where: str) -> None:
+    """Counts in a plugin table (see _Counts) are whole numbers from 1, or absent."""
+    try:
+        _Counts.model_validate(table)
+    except ValidationError as exc:
+        raise _Problem(f"{where}.{problem(exc)}") from None
 
 
 def _without_name(table: dict[str, Any]) -> dict[str, Any]:
@@ -127,17 +176,20 @@ def _from_config(facts: RunFacts, config: dict[str, Any]) -> None:
     app = config.get("app")
     if "executors" in engine:  # 2024-06-18: a name, and every plugin's table beside it
         facts.era = "2024-06-18"
-        facts.app = _name(_table(app).get("name"))
-        facts.app_params = _table(_table(app).get((facts.app or "").replace("-", "_")))
-        facts.executor = _name(engine.get("executor"))
-        key = (facts.executor or "").replace("-", "_")
-        facts.executor_params = _table(_table(engine.get("executors")).get(key))
+        facts.app = _name(_table(app).get("name"), "app.name")
+        app_at = f"app.{(facts.app or '').replace('-', '_')}"
+        facts.app_params = _table(_table(app).get(app_at[4:]))
+        facts.executor = _name(engine.get("executor"), "engine.executor")
+        executor_at = f"engine.executors.{(facts.executor or '').replace('-', '_')}"
+        facts.executor_params = _table(_table(engine.get("executors")).get(executor_at[17:]))
     elif "engine" in config or "name" in _table(app):  # 2024-06-19 on: tables with names
         facts.era = "2024-06-19+"
-        facts.app = _name(_table(app).get("name"))
+        facts.app = _name(_table(app).get("name"), "app.name")
+        app_at = "app"
         facts.app_params = _without_name(_table(app))
         executor = _table(engine.get("executor"))
-        facts.executor = _name(executor.get("name"))
+        facts.executor = _name(executor.get("name"), "engine.executor.name")
+        executor_at = "engine.executor"
         facts.executor_params = _without_name(executor)
     else:  # config.json, May 2024: the app's name at the top
         facts.era = (
@@ -145,12 +197,21 @@ def _from_config(facts: RunFacts, config: dict[str, Any]) -> None:
             else "2024-05-29" if "app" in config
             else "2024-05-13"
         )  # fmt: skip
-        facts.app = _name(config.get("name"))
-        facts.app_params = _table(app if "app" in config else config.get("workflow"))
-        facts.executor = _name(config.get("executor_name"))
+        facts.app = _name(config.get("name"), "name")
+        app_at = "app" if "app" in config else "workflow"
+        facts.app_params = _table(config.get(app_at))
+        facts.executor = _name(config.get("executor_name"), "executor_name")
+        executor_at = "executor"
         facts.executor_params = _without_name(_table(config.get("executor")))
     if facts.executor:
         facts.executor_from = "config"
+    _check(facts.app_params, app_at)
+    _check(facts.executor_params, executor_at)
+    htex = facts.executor_params.get("htex")
+    for label, table in _htex_tables(htex).items():
+        at = f"{executor_at}.htex{label}"
+        _check(table, at)
+        _check(_table(table.get("provider")), f"{at}.provider")
 
 
 def _from_path(facts: RunFacts, run_dir: Path) -> None:
@@ -183,15 +244,19 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def _htex_tables(htex: Any) -> dict[str, dict[str, Any]]:
+    """Parsl HighThroughputExecutor tables of a parsl-htex config: one, or one per label."""
+    if not isinstance(htex, dict) or not htex:
+        return {}
+    if "provider" not in htex and all(isinstance(v, dict) for v in htex.values()):
+        return {f".{label}": table for label, table in htex.items()}
+    return {"": htex}
+
+
 def _htex_workers(params: dict[str, Any]) -> int | None:
     """Parsl HighThroughputExecutor slots: workers per node x nodes per block x blocks."""
-    htex = params.get("htex")
-    tables = list(htex.values()) if isinstance(htex, dict) and "provider" not in htex and all(
-        isinstance(v, dict) for v in htex.values()
-    ) and htex else [htex]  # fmt: skip
     total = 0
-    for table in tables:
-        table = _table(table)
+    for table in _htex_tables(params.get("htex")).values():
         per_node = _count(table.get("max_workers_per_node", table.get("max_workers")))
         if per_node is None:
             return None
@@ -237,7 +302,10 @@ def run_facts(run_dir: Path) -> RunFacts:
         if candidate.is_file():
             facts.config = _read(candidate)
             facts.config_file = name
-            _from_config(facts, facts.config)
+            try:
+                _from_config(facts, facts.config)
+            except _Problem as exc:
+                raise TraceError(f"{candidate}: {exc}") from None
             break
     _from_path(facts, run_dir)
     if not facts.executor:
