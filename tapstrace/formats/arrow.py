@@ -32,12 +32,12 @@ from tapstrace.version import TRACE_SCHEMA_VERSION, __version__
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
 
 
-def _toml_ready(value: Any) -> Any:
+def toml_ready(value: Any) -> Any:
     """TOML has no null: drop None values, recursively."""
     if isinstance(value, dict):
-        return {str(k): _toml_ready(v) for k, v in value.items() if v is not None}
+        return {str(k): toml_ready(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_toml_ready(v) for v in value if v is not None]
+        return [toml_ready(v) for v in value if v is not None]
     return value
 
 
@@ -56,7 +56,7 @@ def write_arrow(trace: Trace, path: Path) -> None:
         KEY_SCHEMA_VERSION: TRACE_SCHEMA_VERSION.encode(),
         KEY_VERSION: __version__.encode(),
         KEY_RUN: json.dumps(trace.metadata, default=str).encode(),
-        KEY_CONFIG: tomli_w.dumps(_toml_ready(trace.config)).encode(),
+        KEY_CONFIG: tomli_w.dumps(toml_ready(trace.config)).encode(),
         KEY_SUMMARY: json.dumps(summary, default=str).encode(),
     }
     with (

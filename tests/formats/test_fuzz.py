@@ -28,6 +28,7 @@ from tapstrace.analysis.summary import summarize
 from tapstrace.analysis.tasks import prepare
 from tapstrace.errors import TraceError, UserError
 from tapstrace.formats import save
+from tapstrace.formats.arrow import toml_ready
 from tapstrace.trace.reader import read_trace
 from tests.analysis.builders import reference_rows, write_trace
 from tests.formats.mutations import mutated_bytes, mutated_document
@@ -70,26 +71,16 @@ def read_cleanly(path: Path, out: Path, format: str | None = None) -> None:
     assert again.tasks.height == trace.tasks.height
 
 
-def _records(folder: Path) -> tuple[str, list[Any]]:
-    name = "tasks.jsonl" if (folder / "tasks.jsonl").is_file() else "tasks.json"
-    lines = (folder / name).read_text().splitlines()
+def _records(seed: Path) -> tuple[str, Any]:
+    name = "tasks.jsonl" if (seed / "tasks.jsonl").is_file() else "tasks.json"
+    lines = (seed / name).read_text().splitlines()
     return name, [json.loads(line) for line in lines if line.strip()]
 
 
-@given(data=st.data(), seed=st.sampled_from(TAPS_DIRS), how=st.sampled_from(["json", "bytes"]))
-def test_taps_records(data: st.DataObject, seed: Path, how: str) -> None:
-    with scratch() as folder:
-        run = folder / seed.name
-        shutil.copytree(seed, run)
-        name, records = _records(seed)
-        if how == "json":
-            changed = data.draw(mutated_document(records))
-            rows = changed if isinstance(changed, list) else [changed]
-            text = "".join(json.dumps(r) + "\n" for r in rows).encode()
-        else:
-            text = data.draw(mutated_bytes((seed / name).read_bytes()))
-        (run / name).write_bytes(text)
-        read_cleanly(run, folder)
+def _jsonl(rows: Any) -> bytes:
+    return "".join(
+        json.dumps(r) + "\n" for r in (rows if isinstance(rows, list) else [rows])
+    ).encode()
 
 
 def _config(seed: Path) -> tuple[str, Any]:
@@ -100,34 +91,39 @@ def _config(seed: Path) -> tuple[str, Any]:
 
 def _toml(document: Any) -> bytes:
     """A mutated config as TOML (which has no null and needs a table at the top)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [clean(v) for v in value if v is not None]
-        return value
-
-    table = clean(document) if isinstance(document, dict) else {"value": clean(document)}
+    table = document if isinstance(document, dict) else {"value": document}
     try:
-        return tomli_w.dumps(table).encode()
+        return tomli_w.dumps(toml_ready(table)).encode()
     except (TypeError, ValueError, RecursionError):  # not representable: damaged bytes
         return b"[app\nname = "
 
 
-@given(data=st.data(), seed=st.sampled_from(TAPS_DIRS), how=st.sampled_from(["doc", "bytes"]))
-def test_taps_configs(data: st.DataObject, seed: Path, how: str) -> None:
+def _taps_run(data: st.DataObject, seed: Path, what: str, how: str) -> None:
+    """A copy of a TaPS run with its records or its config mutated, read cleanly."""
     with scratch() as folder:
         run = folder / seed.name
         shutil.copytree(seed, run)
-        name, config = _config(seed)
-        if how == "doc":
-            changed = data.draw(mutated_document(config))
-            raw = _toml(changed) if name.endswith(".toml") else json.dumps(changed).encode()
+        name, document = _records(seed) if what == "records" else _config(seed)
+        if how == "document":
+            changed = data.draw(mutated_document(document))
+            if what == "records":
+                raw = _jsonl(changed)
+            else:
+                raw = _toml(changed) if name.endswith(".toml") else json.dumps(changed).encode()
         else:
             raw = data.draw(mutated_bytes((seed / name).read_bytes()))
         (run / name).write_bytes(raw)
         read_cleanly(run, folder)
+
+
+@given(data=st.data(), seed=st.sampled_from(TAPS_DIRS), how=st.sampled_from(["document", "bytes"]))
+def test_taps_records(data: st.DataObject, seed: Path, how: str) -> None:
+    _taps_run(data, seed, "records", how)
+
+
+@given(data=st.data(), seed=st.sampled_from(TAPS_DIRS), how=st.sampled_from(["document", "bytes"]))
+def test_taps_configs(data: st.DataObject, seed: Path, how: str) -> None:
+    _taps_run(data, seed, "config", how)
 
 
 @given(
