@@ -39,7 +39,7 @@ def find_traces(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str
 
 
 #: File names that say nothing about the run: such a trace is named after its folder.
-_GENERIC = {"tasks", "trace", "traces", "instance", "workflow", "run"}
+_GENERIC = {"tasks", "trace", "instance"}
 _SUFFIXES = (".wfformat.json", ".wf.json", ".perfetto.json", ".arrow", ".jsonl", ".json")
 
 

@@ -114,7 +114,11 @@ def _tree_rss(pid: int, peak: list[float], stop: threading.Event) -> None:
         return
     while not stop.wait(0.05):
         total = 0
-        for proc in [root, *root.children(recursive=True)]:
+        try:
+            family = [root, *root.children(recursive=True)]
+        except psutil.Error:  # it ended, or a child did while being listed
+            continue
+        for proc in family:
             try:
                 total += proc.memory_info().rss
             except psutil.Error:
