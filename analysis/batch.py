@@ -21,12 +21,13 @@ from typing import Any
 import polars as pl
 
 from tapstrace.analysis.compare import Baseline, compare, per_trace
-from tapstrace.analysis.metrics import workers
+from tapstrace.analysis.labels import run_label
+from tapstrace.analysis.selection import Selection
 from tapstrace.analysis.summary import flatten, summarize
 from tapstrace.analysis.tasks import Tasks, prepare
 from tapstrace.errors import UserError
 from tapstrace.formats import discover
-from tapstrace.trace.reader import Trace, read_trace
+from tapstrace.trace.reader import read_trace
 
 log = logging.getLogger(__name__)
 
@@ -36,48 +37,6 @@ def find_traces(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str
     every readable format (tapstrace.formats.discover). Returns the traces and (path,
     problem) for paths that gave none."""
     return discover.find_traces(paths)
-
-
-#: File names that say nothing about the run: such a trace is named after its folder.
-_GENERIC = {"tasks", "trace", "instance"}
-_SUFFIXES = (".wfformat.json", ".wf.json", ".perfetto.json", ".arrow", ".jsonl", ".json")
-
-
-def run_name(trace: Trace) -> str:
-    """What a run is called: its file name without the format's suffix, or its folder's
-    name when the file's says nothing (TaPS' tasks.jsonl: the run directory)."""
-    path = trace.path
-    if path is None:
-        return str(trace.metadata.get("run_id") or "trace")
-    name = path.name
-    for suffix in _SUFFIXES:
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    if name.lower() in _GENERIC:  # TaPS' tasks.jsonl: its run directory
-        return path.parent.name or name
-    return name
-
-
-def run_label(
-    name: str, keys: tuple[str | None, str | None, int | None], folders: tuple[str, ...],
-    taken: set[str],
-) -> str:  # fmt: skip
-    """A run's label in tables and charts: its name and its group keys (app, executor,
-    workers: those the name does not already say, in brackets), made unique by the
-    folders above it (``process-pool/2024-05-27-23-57-45``), else by a number."""
-    app, executor, slots = keys
-    shown = [k for k in (app, executor) if k and k not in name]
-    shown += [f"{slots} worker{'' if slots == 1 else 's'}"] if slots else []
-    suffix = f" ({', '.join(shown)})" if shown else ""
-    candidates = [name, *("/".join((*folders[-k:], name)) for k in range(1, len(folders) + 1))]
-    for candidate in candidates:
-        if candidate + suffix not in taken:
-            return candidate + suffix
-    n = 2
-    while f"{name}#{n}{suffix}" in taken:
-        n += 1
-    return f"{name}#{n}{suffix}"
 
 
 @dataclass
@@ -146,21 +105,23 @@ def _problem(file: Path, exc: UserError) -> tuple[str, str]:
 
 
 def _analyse_one(
-    file: Path, include_warmup: bool, keep: Callable[[Tasks], Any] | None
+    file: Path,
+    include_warmup: bool,
+    keep: Callable[[Tasks], Any] | None,
+    selection: Selection | None,
 ) -> _Done | tuple[str, str]:
     """Read, prepare and summarise one trace; a problem comes back as (path, message)."""
     try:
         trace = read_trace(file, warn=False)
-        tasks = prepare(trace, include_warmup=include_warmup)
-        name = run_name(trace)
+        tasks = prepare(trace, include_warmup=include_warmup, selection=selection)
         where = (trace.path or file).resolve()
         folders = where.parent.parts[-3:]
-        if name == where.parent.name:  # named after its folder: the folders above it
+        if tasks.label == where.parent.name:  # named after its folder: the folders above it
             folders = folders[:-1]
         summary = summarize(tasks)
         plot = keep(tasks) if keep is not None else None
-        return _Done(summary, plot, name, tuple(folders), (tasks.app, tasks.executor,
-                                                           workers(tasks)[0]))  # fmt: skip
+        keys = (tasks.app, tasks.executor, tasks.slots[0])
+        return _Done(summary, plot, tasks.label, tuple(folders), keys)
     except UserError as exc:
         return _problem(file, exc)
     except Exception as exc:  # a bug, not the file's fault: report it, analyse the rest
@@ -179,21 +140,32 @@ def _size(path: Path) -> int:
 
 
 def _results(
-    files: list[Path], include_warmup: bool, keep: Callable[[Tasks], Any] | None, jobs: int
+    files: list[Path],
+    include_warmup: bool,
+    keep: Callable[[Tasks], Any] | None,
+    selection: Selection | None,
+    jobs: int,
 ) -> Iterator[_Done | tuple[str, str]]:
     """Each file's analysis, in order: in ``jobs`` worker processes when there are many
     small traces, big ones here one at a time. Should the pool break (a worker killed),
     the rest are analysed here."""
     if jobs <= 1 or len(files) < PARALLEL_FROM:
         for file in files:
-            yield _analyse_one(file, include_warmup, keep)
+            yield _analyse_one(file, include_warmup, keep, selection)
         return
     sizes = [_size(f) for f in files]
     small = [f for f, size in zip(files, sizes, strict=True) if size <= SERIAL_ABOVE]
     # spawn, not fork: polars' thread pool does not survive a fork
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(jobs, len(small)), mp_context=context) as pool:
-        done = pool.map(_analyse_one, small, repeat(include_warmup), repeat(keep), chunksize=4)
+        done = pool.map(
+            _analyse_one,
+            small,
+            repeat(include_warmup),
+            repeat(keep),
+            repeat(selection),
+            chunksize=4,
+        )
         broken = False
         for file, size in zip(files, sizes, strict=True):
             if size <= SERIAL_ABOVE and not broken:
@@ -203,7 +175,7 @@ def _results(
                 except BrokenProcessPool:
                     log.debug("worker processes failed; analysing the rest here", exc_info=True)
                     broken = True
-            yield _analyse_one(file, include_warmup, keep)
+            yield _analyse_one(file, include_warmup, keep, selection)
 
 
 def analyze(
@@ -213,6 +185,7 @@ def analyze(
     baseline: Baseline | None = None,
     include_warmup: bool = False,
     keep: Callable[[Tasks], Any] | None = None,
+    selection: Selection | None = None,
     jobs: int = 1,
 ) -> Analysis:
     """Summarise every trace under ``paths`` and compare them grouped by ``by``.
@@ -220,7 +193,8 @@ def analyze(
     A file that is not a readable trace is reported in ``errors`` and skipped.
     ``keep(tasks)``, when given, is called on each prepared trace and its results kept
     in ``plots`` (plot datasets are built while the trace is in memory; it must be a
-    module-level function: it may run in a worker process). With ``jobs`` > 1, that many
+    module-level function: it may run in a worker process). ``selection`` narrows every
+    trace to the same window, functions, workers or statuses. With ``jobs`` > 1, that many
     worker processes share the traces when there are :data:`PARALLEL_FROM` or more; they
     are spawned, so a script calling this needs the ``if __name__ == "__main__":`` guard.
     """
@@ -234,7 +208,8 @@ def analyze(
             files.append(base_file)
     base_label = ""
     taken: set[str] = set()
-    for file, done in zip(files, _results(files, include_warmup, keep, jobs), strict=True):
+    results = _results(files, include_warmup, keep, selection, jobs)
+    for file, done in zip(files, results, strict=True):
         if isinstance(done, tuple):
             result.errors.append(done)
             continue

@@ -29,6 +29,7 @@ COMPARED = {
     "critical_path.share_of_makespan": "critical_path_share",
     "overheads.engine.median_s": "engine_median_s",
     "overheads.queueing.median_s": "queueing_median_s",
+    "overheads.worker_wait.median_s": "worker_wait_median_s",
     "overheads.launch.median_s": "launch_median_s",
     "overheads.return.median_s": "return_median_s",
     "utilisation.mean_idle_fraction": "idle_fraction",

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import tomli_w
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from tapstrace.errors import TraceError
 from tapstrace.formats.validation import MAX_UNIX_SECONDS, NonNegative, problem
+from tapstrace.trace.reader import Trace, upgrade
 from tapstrace.trace.schema import (
     KEY_CONFIG,
     KEY_RUN,
@@ -24,9 +26,6 @@ from tapstrace.trace.schema import (
     SCHEMA,
     TIME_COLUMNS,
 )
-
-if TYPE_CHECKING:
-    from tapstrace.trace.reader import Trace
 from tapstrace.version import TRACE_SCHEMA_VERSION, __version__
 
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -42,13 +41,10 @@ def toml_ready(value: Any) -> Any:
 
 
 def write_arrow(trace: Trace, path: Path) -> None:
-    """Write ``trace`` to ``path`` as an Arrow IPC file in the trace schema (columns an
-    older trace lacks are written empty)."""
-    tasks = trace.tasks.to_arrow()
-    missing = [f for f in SCHEMA if f.name not in tasks.column_names]
-    for f in missing:
-        tasks = tasks.append_column(f.name, pa.nulls(tasks.num_rows, f.type))
-    table = tasks.select(SCHEMA.names).cast(SCHEMA)
+    """Write ``trace`` (its tasks and client phases) to ``path`` as an Arrow IPC file in
+    the trace schema (columns an older trace lacks get their defaults)."""
+    rows = trace.tasks if trace.client.is_empty() else pl.concat([trace.tasks, trace.client])
+    table = upgrade(rows.to_arrow()).select(SCHEMA.names).cast(SCHEMA)
     summary = {**trace.summary, "complete": True, "rows": table.num_rows}
     if trace.path is not None:
         summary.setdefault("converted_from", str(trace.path))

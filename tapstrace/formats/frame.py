@@ -14,12 +14,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tapstrace.trace.schema import SCHEMA, TIME, TIME_COLUMNS
+from tapstrace.trace.schema import DEFAULTS, SCHEMA, TIME, TIME_COLUMNS
 
-#: Values of the non-nullable columns when an importer does not set them (schema 1.2's
-#: ``kind`` and ``control_parents`` included, for the schema versions that have them).
-_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False, "kind": "task"}
-_EMPTY_LISTS = ("control_parents",)
+#: Values of the non-nullable columns when an importer does not set them (the schema's
+#: defaults for its 1.2 columns ``kind`` and ``control_parents`` included).
+_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False, **DEFAULTS}
 
 
 def _micros(values: Sequence[float | None]) -> pa.Array:
@@ -28,8 +27,6 @@ def _micros(values: Sequence[float | None]) -> pa.Array:
 
 
 def _constant(field: pa.Field, length: int) -> pa.Array:
-    if field.name in _EMPTY_LISTS:
-        return pa.array([[]] * length, field.type)
     default = _DEFAULTS.get(field.name)
     if default is None:
         return pa.nulls(length, field.type)
@@ -66,8 +63,7 @@ class Columns:
         """Append one row; columns not given are None (or their default)."""
         values["run_id"] = self.run_id
         for name, column in self.data.items():
-            default = [] if name in _EMPTY_LISTS else _DEFAULTS.get(name)
-            column.append(values.get(name, default))
+            column.append(values.get(name, _DEFAULTS.get(name)))
 
     def __len__(self) -> int:
         return len(self.data["task_id"])

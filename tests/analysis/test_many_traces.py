@@ -40,11 +40,14 @@ def test_charts_of_many_traces_stay_within_the_row_limit(many: Path, tmp_path: P
     for figure in found:
         assert _rows(figure.chart.to_dict()) <= MAX_MARKS, figure.stem
     overheads = next(f for f in found if f.stem == "overheads").chart.to_dict()
-    assert "one line per executor" in json.dumps(overheads)
-    lines = {row["line"] for rows in overheads["datasets"].values() for row in rows}
-    assert lines == set(EXECUTORS)
+    assert "one line per group" in json.dumps(overheads)
+    lines = {row["trace"] for rows in overheads["datasets"].values() for row in rows}
+    assert {line.split(" / ")[1] for line in lines} == set(EXECUTORS)
+    assert len(lines) == len({(s["executor"], s["workers"]) for s in result.summaries})
     per_trace = [f for f in found if f.stem.startswith("gantt-")]
-    assert len(per_trace) == report.MAX_TRACE_FIGURES
+    assert len(per_trace) == report.MAX_SECTIONS
+    shown = report.traces_shown(result.summaries)  # every group has a section
+    assert {s["executor"] for s in shown} == set(EXECUTORS)
     written = report.write_report(result, tmp_path / "report", ["html"])
     assert [p.name for p in written] == ["report.html"]
 
@@ -78,4 +81,4 @@ def test_worker_processes_agree_with_one_process(many: Path, tmp_path: Path) -> 
     assert shared["comparison"] == json.loads(json.dumps(alone.comparison.to_dicts()))
     plotted = tapstrace_cli("analyze", str(many), "--plot", "--format", "html", cwd=tmp_path)
     assert plotted.returncode == 0 and "Traceback" not in plotted.stderr, plotted.stderr
-    assert "Gantt and concurrency figures for 8 of 40 traces" in plotted.stdout
+    assert f"report sections for {report.MAX_SECTIONS} of 40 traces" in plotted.stdout
