@@ -87,7 +87,7 @@ def edges_from(final: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray
     target = np.repeat(np.arange(n, dtype=np.int64), counts)
     if parent_ids.size != target.size:  # null entries inside parent lists
         raise TraceError(f"{column} column holds null task ids")
-    if ids[-1] - ids[0] == n - 1:  # contiguous ids (a recorded trace): arithmetic
+    if int(ids[-1]) - int(ids[0]) == n - 1:  # contiguous ids (a recorded trace): arithmetic
         source = parent_ids - ids[0]
         found = (source >= 0) & (source < n)
     else:

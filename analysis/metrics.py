@@ -90,8 +90,9 @@ def total_work(trace: Trace | Tasks) -> float:
 
 
 def workers(trace: Trace | Tasks) -> tuple[int | None, str]:
-    """Worker slots and where the number comes from: the trace metadata ("metadata"),
-    else the distinct workers seen running tasks ("observed")."""
+    """Worker slots and where the number comes from: the trace metadata ("metadata", or
+    the setting an importer read it from), else the distinct workers seen running tasks
+    ("observed")."""
     return as_tasks(trace).slots
 
 

@@ -68,16 +68,19 @@ def analysis(
 ) -> Analysis:
     """An Analysis (what ``tapstrace analyze`` computes) of Traces, paths or Tasks, with
     plot datasets, ready for :func:`report`."""
-    from tapstrace.analysis.batch import Analysis, _unique_label
+    from tapstrace.analysis.batch import Analysis
     from tapstrace.analysis.compare import compare
+    from tapstrace.analysis.labels import run_label
     from tapstrace.analysis.plots.data import plot_data
     from tapstrace.analysis.summary import summarize
 
     items = list(sources) if isinstance(sources, list | tuple) else [sources]
     result = Analysis()
+    taken: set[str] = set()
     for item in items:
         tasks = as_tasks(item)
-        tasks.label = _unique_label(tasks.label or "trace", result.summaries)
+        tasks.label = run_label(tasks.label or "trace", (None, None, None), (), taken)
+        taken.add(tasks.label)
         result.summaries.append(summarize(tasks))
         result.plots.append(tasks.cached("plot_data", lambda t=tasks: plot_data(t)))
     if result.summaries:

@@ -13,6 +13,29 @@ if TYPE_CHECKING:
     from tapstrace.trace.reader import Trace
 
 
+#: Which tasks are warm-ups in a trace recorded by tapstrace (importers name their own rule
+#: in the trace metadata, ``warmup_rule``).
+ENGINE_WARMUP_RULE = "tasks the app submitted inside Engine.warmup()"
+
+
+def caveats(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The facts of a summary shown only when they apply (terminal view and report): the
+    selection, a missing timeline, warm-ups left out and by which rule, dependencies
+    dropped because the source lost records."""
+    rows: list[tuple[str, str]] = []
+    if summary.get("selection"):
+        rows.append(("selection", summary["selection"]))
+    if not summary["timeline"]:
+        rows.append(("timeline", "none: the source recorded durations, not start times"))
+    if summary["warmup_excluded"]:
+        excluded = f"{summary['warmup_excluded']} attempts excluded ({summary['warmup_rule']})"
+        rows.append(("warm-up", excluded))
+    if summary["dropped_parents"]:
+        lost = f"{summary['dropped_parents']} edges to tasks without a record dropped"
+        rows.append(("lost records", lost))
+    return rows
+
+
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
@@ -50,6 +73,8 @@ def summarize(trace: Trace | Tasks) -> dict[str, Any]:
         "tasks": tasks.final.height,
         "attempts": tasks.attempts.height,
         "warmup_excluded": tasks.warmup_excluded,
+        "warmup_rule": tasks.metadata.get("warmup_rule") or ENGINE_WARMUP_RULE,
+        "dropped_parents": int(tasks.metadata.get("dropped_parents") or 0),
         "status": metrics.status_counts(tasks),
         **metrics.failures(tasks),
         "makespan_s": span,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
+from tapstrace.analysis.labels import run_name
 from tapstrace.analysis.selection import Selection
 from tapstrace.trace.schema import TIME_COLUMNS
 
@@ -90,11 +91,13 @@ class Tasks:
 
     @property
     def slots(self) -> tuple[int | None, str]:
-        """Worker slots and where the number comes from: the trace metadata ("metadata"),
-        else the distinct workers seen running tasks ("observed")."""
+        """Worker slots and where the number comes from: the trace metadata ("metadata", or
+        "metadata: SETTING" when an importer read it from a run's setting), else the
+        distinct workers seen running tasks ("observed")."""
         declared = self.declared_workers
         if declared:
-            return declared, "metadata"
+            source = self.metadata.get("workers_from")
+            return declared, f"metadata: {source}" if isinstance(source, str) else "metadata"
         seen = self.attempts["worker"].drop_nulls().n_unique()
         return (seen or None), "observed"
 
@@ -255,13 +258,12 @@ def prepare(
     retried = attempts.height != int(attempts["is_final"].sum())
     final = attempts.filter(pl.col("is_final")) if retried else attempts
     path = str(trace.path) if trace.path is not None else None
-    label = trace.path.stem if trace.path is not None else str(trace.metadata.get("run_id", ""))
     return Tasks(
         attempts=attempts,
         final=final,
         origin=origin,
         metadata=trace.metadata,
-        label=label,
+        label=run_name(trace),
         path=path,
         partial=trace.partial,
         schema_version=trace.schema_version,

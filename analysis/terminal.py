@@ -18,6 +18,7 @@ from rich.table import Table
 from tapstrace.analysis.breakdown import GROUPS, PARTS
 from tapstrace.analysis.compare import RATIOS
 from tapstrace.analysis.overhead import COMPONENTS
+from tapstrace.analysis.summary import caveats
 from tapstrace.analysis.units import (
     number,
     percent,
@@ -162,12 +163,7 @@ def _facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("failures", failed),
         ("client", _client_line(summary["client"])),
     ]
-    if summary.get("selection"):
-        rows.append(("selection", summary["selection"]))
-    if not summary["timeline"]:
-        rows.append(("timeline", "none: the source recorded durations, not start times"))
-    if summary["warmup_excluded"]:
-        rows.append(("warm-up", f"{summary['warmup_excluded']} attempts excluded"))
+    rows += caveats(summary)
     if summary["partial"]:
         rows.append(("state", "[red]partial trace (the run did not finish it)[/red]"))
     return rows

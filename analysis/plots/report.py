@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from tapstrace.analysis.breakdown import PARTS
 from tapstrace.analysis.overhead import COMPONENTS
 from tapstrace.analysis.plots import charts
 from tapstrace.analysis.plots.data import TracePlots
+from tapstrace.analysis.summary import caveats
 from tapstrace.analysis.units import (
     by_key,
     number,
@@ -42,13 +45,17 @@ from tapstrace.analysis.units import (
 if TYPE_CHECKING:
     from tapstrace.analysis.batch import Analysis
 
+log = logging.getLogger(__name__)
+
 #: Embedding options: export buttons only (the editor and source links would go online).
 EMBED_OPTIONS = {
     "actions": {"export": True, "source": False, "compiled": False, "editor": False},
     "renderer": "svg",
 }
 
-#: Per-trace sections beyond this many traces are left out (the page would not load).
+#: Most traces given a section of their own (facts, Gantt, concurrency, tables): the
+#: first of each group (app, executor, workers), then the next ones in order; a page
+#: with more would not load.
 MAX_SECTIONS = 24
 #: Rows of the critical-path table.
 MAX_PATH_ROWS = 200
@@ -79,30 +86,65 @@ def _stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "trace"
 
 
+def traces_shown(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The traces that get a section (all of them, up to :data:`MAX_SECTIONS`: the first
+    of each group, then the next ones), in input order."""
+    if len(summaries) <= MAX_SECTIONS:
+        return list(summaries)
+    groups: dict[tuple[Any, ...], int] = {}
+    for i, s in enumerate(summaries):
+        groups.setdefault((s["app"], s["executor"], s["workers"]), i)
+    chosen = sorted(groups.values())[:MAX_SECTIONS]
+    taken = set(chosen)
+    rest = (i for i in range(len(summaries)) if i not in taken)
+    chosen += [next(rest) for _ in range(MAX_SECTIONS - len(chosen))]
+    return [summaries[i] for i in sorted(chosen)]
+
+
+def _chart(stem: str, build: Any, *args: Any) -> Any:
+    """``build(*args)``, or None (with a warning) when a chart cannot be built: one bad
+    chart never stops the report."""
+    try:
+        return build(*args)
+    except Exception as exc:
+        log.warning("figure %s left out: %s: %s", stem, type(exc).__name__, exc)
+        return None
+
+
 def figures(summaries: Sequence[dict[str, Any]], plots: Sequence[TracePlots]) -> list[Figure]:
-    """Every chart of an analysis, cross-trace ones first (skipping empty ones and
-    comparison charts with a single group)."""
+    """Every chart of an analysis, cross-trace ones first (skipping empty ones, charts
+    that could not be built and comparison charts with a single group); per-trace ones
+    for the traces that get a section (:func:`traces_shown`)."""
     several = len(summaries) > 1
     found = []
     if several:
         found += [
-            Figure("breakdown", "", charts.breakdown(list(summaries))),
-            Figure("makespan", "", charts.makespan(list(summaries))),
-            Figure("throughput", "", charts.throughput(list(summaries))),
-            Figure("overheads", "", charts.overhead_cdfs(list(plots))),
-            Figure("payload", "", charts.payload(list(plots))),
+            Figure(stem, "", _chart(stem, build, list(data)))
+            for stem, build, data in (
+                ("breakdown", charts.breakdown, summaries),
+                ("makespan", charts.makespan, summaries),
+                ("throughput", charts.throughput, summaries),
+                ("overheads", charts.overhead_cdfs, plots),
+                ("payload", charts.payload, plots),
+            )
         ]
-    by_label = {s["label"]: s for s in summaries}
-    for p in plots[:MAX_SECTIONS]:
+    shown = {s["label"]: s for s in traces_shown(summaries)}
+    for p in plots:
+        if p.label not in shown:
+            continue
         stem = _stem(p.label)
-        found.append(Figure(f"gantt-{stem}", p.label, charts.gantt(p)))
-        found.append(Figure(f"concurrency-{stem}", p.label, charts.concurrency(p)))
+        per_trace: list[tuple[str, Callable[..., Any], Any]] = [
+            ("gantt", charts.gantt, p),
+            ("concurrency", charts.concurrency, p),
+        ]
         if not several:
-            summary = by_label.get(p.label)
-            if summary is not None:
-                found.append(Figure(f"breakdown-{stem}", p.label, charts.breakdown([summary])))
-            found.append(Figure(f"overheads-{stem}", p.label, charts.overhead_cdfs([p])))
-            found.append(Figure(f"payload-{stem}", p.label, charts.payload([p])))
+            per_trace += [
+                ("breakdown", charts.breakdown, [shown[p.label]]),
+                ("overheads", charts.overhead_cdfs, [p]),
+                ("payload", charts.payload, [p]),
+            ]
+        for kind, build, data in per_trace:
+            found.append(Figure(f"{kind}-{stem}", p.label, _chart(f"{kind}-{stem}", build, data)))
     return [f for f in found if f.chart is not None]
 
 
@@ -180,7 +222,10 @@ class Page:
         self.parts.extend(parts)
 
     def figure(self, figure: Figure) -> None:
-        spec = json.dumps(figure.chart.to_dict()).replace("</", "<\\/")
+        chart = _chart(figure.stem, figure.chart.to_dict)
+        if chart is None:
+            return
+        spec = json.dumps(chart).replace("</", "<\\/")
         self.parts.append(
             f"<div class='figure' id='figure-{self.count}' data-stem='{figure.stem}'></div>"
             f"<script type='application/json' class='vl-spec' data-figure='figure-{self.count}'>"
@@ -251,10 +296,7 @@ def _facts(summary: dict[str, Any]) -> str:
         ("client", client_text),
         ("schema", summary["schema_version"] or "?"),
     ]
-    if summary.get("selection"):
-        rows.append(("selection", summary["selection"]))
-    if summary["warmup_excluded"]:
-        rows.append(("warm-up", f"{summary['warmup_excluded']} attempts excluded"))
+    rows += caveats(summary)
     if summary["partial"]:
         rows.append(("state", "partial trace: the run did not finish it"))
     body = "".join(
@@ -470,7 +512,7 @@ def html_report(result: Analysis, found: Sequence[Figure]) -> str:
         f"{html.escape(names)}. Times in seconds from each run's first submission; "
         "definitions and units: docs/analysis.md.</p>"
     )
-    shown = summaries[:MAX_SECTIONS]
+    shown = traces_shown(summaries)
     if len(summaries) > 1:
         links = "".join(
             f"<a href='#{_anchor(s['label'])}'>{html.escape(s['label'])}</a>" for s in shown
@@ -494,8 +536,8 @@ def html_report(result: Analysis, found: Sequence[Figure]) -> str:
         _trace_section(page, summary, found)
     if len(summaries) > len(shown):
         page.add(
-            f"<p class='note'>Sections for the first {len(shown)} of {len(summaries)} traces; "
-            "analyse fewer traces (or filter) for the others.</p>"
+            f"<p class='note'>Sections for {len(shown)} of {len(summaries)} traces (the first "
+            "of each group, then in order); analyse fewer traces (or filter) for the others.</p>"
         )
     return page.render()
 
@@ -612,15 +654,23 @@ def _write(
         folder.mkdir(exist_ok=True)
         version = _vl_version()
         for figure in found:
-            spec = figure.chart.to_dict()
+            spec = _chart(figure.stem, figure.chart.to_dict)
+            if spec is None:
+                continue
             if "png" in images:
-                path = folder / f"{figure.stem}.png"
-                path.write_bytes(vlc.vegalite_to_png(spec, vl_version=version, scale=2))
-                written.append(path)
+                png = _chart(
+                    figure.stem, partial(vlc.vegalite_to_png, spec, vl_version=version, scale=2)
+                )
+                if png is not None:
+                    path = folder / f"{figure.stem}.png"
+                    path.write_bytes(png)
+                    written.append(path)
             if "svg" in images:
-                path = folder / f"{figure.stem}.svg"
-                path.write_text(vlc.vegalite_to_svg(spec, vl_version=version), encoding="utf-8")
-                written.append(path)
+                svg = _chart(figure.stem, partial(vlc.vegalite_to_svg, spec, vl_version=version))
+                if svg is not None:
+                    path = folder / f"{figure.stem}.svg"
+                    path.write_text(svg, encoding="utf-8")
+                    written.append(path)
     return written
 
 

@@ -6,6 +6,7 @@ for it (and the core never depends on it at import time).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("html", "png", "svg")
 DEFAULT_REPORT = Path("analysis-report")
+#: Most traces listed one per row in the terminal (the comparison covers them all).
+MAX_TRACE_ROWS = 50
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -131,6 +134,12 @@ def _formats(text: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the per-trace summary as CSV.")
 @click.option("--include-warmup", is_flag=True, help="Keep warm-up tasks (excluded by default).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes sharing the traces, from 32 traces on [default: one per core].",
+)
 @selection_options
 def analyze(
     paths: tuple[str, ...],
@@ -142,6 +151,7 @@ def analyze(
     as_json: bool,
     as_csv: bool,
     include_warmup: bool,
+    jobs: int | None,
     window: str | None,
     functions: tuple[str, ...],
     workers: tuple[str, ...],
@@ -150,8 +160,9 @@ def analyze(
 ) -> None:
     """Analyse traces: makespan, critical path, overheads, data, utilisation, comparison.
 
-    PATH is a trace file or a directory (searched recursively for *.arrow). A file that
-    cannot be read is reported and skipped; the exit status is then 1.
+    PATH is a trace file of any format or a directory, searched recursively for tapstrace
+    traces (*.arrow), TaPS run directories and WfFormat instances. A trace that cannot be
+    read is reported and skipped; the exit status is then 1.
 
     \b
       tapstrace analyze traces/
@@ -179,6 +190,7 @@ def analyze(
         include_warmup=include_warmup,
         keep=keep,
         selection=selection,
+        jobs=jobs or os.cpu_count() or 1,
     )
     if not result.summaries and len(result.errors) == 1:
         raise UserError(": ".join(result.errors[0]))
@@ -191,7 +203,7 @@ def analyze(
     if target is not None:
         written = batch.save(result, target)
     if plot:
-        from tapstrace.analysis.plots.report import write_report
+        from tapstrace.analysis.plots.report import MAX_SECTIONS, write_report
 
         assert target is not None
         written += write_report(result, target, formats)
@@ -204,7 +216,10 @@ def analyze(
         if len(result.summaries) == 1:
             terminal.trace_view(console, result.summaries[0], wide)
         else:
-            terminal.traces_table(console, result.summaries, wide)
+            terminal.traces_table(console, result.summaries[:MAX_TRACE_ROWS], wide)
+            if len(result.summaries) > MAX_TRACE_ROWS:
+                left = len(result.summaries) - MAX_TRACE_ROWS
+                console.print(f"... and {left} more traces (all of them in --json, --csv, --out)")
         if len(result.summaries) > 1 or chosen is not None:
             title = "comparison by " + ", ".join(keys)
             if chosen is not None:
@@ -215,5 +230,10 @@ def analyze(
             console.print(f"wrote {len(written)} files to {target}/")
             if report is not None:
                 console.print(f"report: {report}")
+        if plot and len(result.summaries) > MAX_SECTIONS:
+            console.print(
+                f"report sections for {MAX_SECTIONS} of {len(result.summaries)} traces "
+                "(the first of each group, then in order)"
+            )
     if result.errors:
         sys.exit(1)  # the others were analysed; say that some were not

@@ -66,7 +66,8 @@ def test_terminal_report_plots_and_csv(recorded: Path) -> None:
     assert table.height == 1 and table["tasks"].item() == 12
     report = recorded / "report"
     assert (report / "summary.parquet").is_file() and (report / "comparison.csv").is_file()
-    assert (report / "figures" / "gantt-run.svg").stat().st_size > 1000
+    # labelled "run (synthetic, thread, 2 workers)": the file name and its group keys
+    assert (report / "figures" / "gantt-run-synthetic-thread-2-workers.svg").stat().st_size > 1000
     assert not (report / "report.html").exists()  # only the formats asked for
 
 
