@@ -20,13 +20,13 @@ def echo(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 def test_futures_anywhere_become_top_level_arguments() -> None:
     a, b = concurrent.futures.Future(), concurrent.futures.Future()
-    args = ([a, (b, Point(a, 2))], {a: "key", "v": b}, frozenset({b}), {a})
+    args = ([a, (b, Point(a, 2))], {"key": a, "v": b}, frozenset({b}), {a})
     kwargs = {"priority": a, "inputs": [b], "walltime": 3}  # names Dask and Parsl reserve
     call, futures = pack_call(echo, args, kwargs, concurrent.futures.Future)
     assert futures == [a, b]  # each once, in order of appearance
     call = pickle.loads(pickle.dumps(call))  # as the framework ships it
     got_args, got_kwargs = run_packed(call, "A", "B")
-    expected = (["A", ("B", Point("A", 2))], {"A": "key", "v": "B"}, frozenset({"B"}), {"A"})
+    expected = (["A", ("B", Point("A", 2))], {"key": "A", "v": "B"}, frozenset({"B"}), {"A"})
     assert got_args == expected
     assert type(got_args[0][1][1]) is Point
     assert got_kwargs == {"priority": "A", "inputs": ["B"], "walltime": 3}
