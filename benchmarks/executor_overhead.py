@@ -56,15 +56,14 @@ def bare_runner(name: str, executor: Any) -> Callable[[int], None]:
     elif name.startswith("parsl"):
         from parsl.app.python import PythonApp
 
-        from tapstrace.executors.packing import PackedCall, run_packed
+        from tapstrace.engine.worker import run_call
 
         # Parsl reserves the parameter name ``inputs`` (synthetic_task's ``*inputs``):
-        # call it through a wrapper, as the parsl executor does.
-        app = PythonApp(run_packed, data_flow_kernel=executor.dfk)
-        call = PackedCall(synthetic_task, NOOP, {})
+        # call it through a function of other parameters, as the parsl executor does.
+        app = PythonApp(run_call, data_flow_kernel=executor.dfk)
 
         def run(n: int) -> None:
-            _wait([app(call) for _ in range(n)])
+            _wait([app(synthetic_task, *NOOP) for _ in range(n)])
 
     else:  # thread and process pools
         pool = executor.pool

@@ -7,21 +7,22 @@ task's future.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, Outcome, settle_error
 from tapstrace.engine.executor import Executor
+from tapstrace.engine.worker import run_call
 from tapstrace.errors import UserError
-from tapstrace.executors.mirror import MirroredFuture
-from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
@@ -117,24 +118,24 @@ class DaskConfig(ExecutorConfig):
 
 
 class DaskExecutor(Executor):
-    """Submits wrapped tasks to a Dask client; futures nested anywhere are dependencies.
+    """Launches tasks on a Dask client; parents' Dask futures are their children's arguments.
 
     Results are fetched concurrently on the client's event loop (distributed's
-    ``as_completed(with_results=True)``) and handed to the task futures by a thread of
-    the executor: a fetch per task from Dask's callback thread would serialise the round
-    trips to the workers.
+    ``as_completed(with_results=True)``) and reported by a thread of the executor: a
+    fetch per task from Dask's callback thread would serialise the round trips to the
+    workers.
     """
 
     native_dependencies = True
-    native_nested = True  # by packing (tapstrace.executors.packing)
 
     def __init__(self, client: Any, cluster: Any | None) -> None:
         import distributed
 
         self.client = client
         self.cluster = cluster
-        self._future_type = distributed.Future
-        self._mirrors: dict[str, MirroredFuture] = {}
+        self._tasks: dict[str, Launched] = {}
+        self._prefix = uuid.uuid4().hex[:12]
+        self._count = itertools.count()
         self._lock = threading.Lock()
         self._closing = False
         self._wake = threading.Event()
@@ -146,31 +147,32 @@ class DaskExecutor(Executor):
         )
         self._collector.start()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
-        call, futures = pack_call(fn, args, kwargs, self._future_type)
-        key = f"{call.__name__}-{uuid.uuid4().hex}"
-        native = self.client.submit(run_packed, call, *futures, key=key, pure=False)
-        mirror = MirroredFuture(native, native.cancel)
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        key = f"{getattr(task, '__name__', 'task')}-{self._prefix}-{next(self._count)}"
         with self._lock:
-            self._mirrors[key] = mirror
+            self._tasks[key] = task
+        native = self.client.submit(run_call, task, *parents, key=key, pure=False)
         self._results.add(native)
         self._wake.set()
-        return mirror
+        return native
+
+    def cancel(self, handle: Any) -> bool:
+        if handle.done():
+            return False
+        handle.cancel()
+        return True
 
     def _collect(self) -> None:
         while True:
             self._wake.clear()
             for native, result in self._results:
                 with self._lock:
-                    mirror = self._mirrors.pop(native.key, None)
-                if mirror is not None:
-                    _settle(mirror, native, result)
+                    task = self._tasks.pop(native.key, None)
+                if task is not None:
+                    _settle(task, native, result)
             if self._closing:
                 return
             self._wake.wait(1.0)
-
-    def native_argument(self, future: Any) -> Any:
-        return future.native
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return dask_worker_address
@@ -203,13 +205,13 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def _settle(mirror: MirroredFuture, native: Any, result: Any) -> None:
+def _settle(task: Launched, native: Any, result: Any) -> None:
     status = native.status
     if status == "cancelled" or isinstance(result, CancelledError):
-        mirror.settle_cancelled()
+        task.settle(Outcome.CANCELLED, None)
     elif status == "error":
         # Fetched without raising: (type, exception, traceback).
         exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-        mirror.settle_exception(exc if isinstance(exc, BaseException) else RuntimeError(exc))
+        settle_error(task, exc if isinstance(exc, BaseException) else RuntimeError(exc))
     else:
-        mirror.settle_result(result)
+        task.settle(Outcome.VALUE, result)

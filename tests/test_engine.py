@@ -191,3 +191,16 @@ def test_future_cannot_be_pickled(engine: Engine) -> None:
     f = engine.submit(identity, 1)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(f)
+
+
+def test_every_record_field_is_a_typed_attribute_of_the_task() -> None:
+    """Records are made by name (tapstrace.engine.task): each TaskRecord field is an
+    attribute of the engine's Task, or of the worker's TaskCall, with the same type."""
+    from tapstrace.engine.record import TaskRecord
+    from tapstrace.engine.task import Task
+
+    declared: dict[str, str] = {}
+    for cls in reversed(Task.__mro__):
+        declared.update(getattr(cls, "__annotations__", {}))
+    for name, kind in TaskRecord.__annotations__.items():
+        assert declared.get(name) == kind, (name, declared.get(name), kind)

@@ -22,14 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tapstrace.engine.future import TaskFuture
+    from tapstrace.engine.task import Task
 
 _get_ident = threading.get_ident
 _thread_time = time.thread_time
 _now = time.time
-
-#: What a submission from a thread other than the client's records.
-NO_FLOW: tuple[tuple[int, ...], None, None, None] = ((), None, None, None)
-
 
 #: A client gap shorter than this counts as CPU time without reading the CPU clock.
 SHORT_GAP = 0.001
@@ -124,22 +121,25 @@ class ClientFlow:
 
     # -- submissions ----------------------------------------------------------------------
 
-    def submission(self) -> tuple[tuple[int, ...], float | None, float | None, float | None]:
-        """Control parents, client, busy and busy-CPU seconds of the task being submitted
-        (NO_FLOW from a thread other than the client's)."""
+    def submission(self, task: Task) -> bool:
+        """Set the task's control parents, client, busy and busy-CPU seconds; False (and
+        nothing set) on a thread other than the client's."""
         ident = _get_ident()
         if self.thread is None:
             self.thread = ident
         elif ident != self.thread:
-            return NO_FLOW
+            return False
         now = _now()
         tail = now - self._last
         self._work(now)
-        busy, busy_cpu = self._busy, self._busy_cpu
-        observed = tuple(sorted(self._observed)) if self._observed else ()
-        self._observed.clear()
+        if self._observed:
+            task.control_parents = tuple(sorted(self._observed))
+            self._observed.clear()
+        task.client_seconds = tail
+        task.client_busy_seconds = self._busy
+        task.client_cpu_seconds = self._busy_cpu
         self._busy = self._busy_cpu = 0.0
-        return observed, tail, busy, busy_cpu
+        return True
 
     def submitted(self) -> None:
         """The client's submission returned: its own time starts again."""

@@ -5,10 +5,16 @@ trace's final path, flushed at least every ``flush_interval`` seconds, so a proc
 killed mid-run leaves a readable partial trace. ``close`` rewrites the stream as an Arrow
 IPC *file* (random access, readable by any Arrow tool) through an atomic rename: at every
 instant the path holds either the partial stream or the complete file.
+
+A writer that cannot write (disk full, permission lost mid-run) stops: it keeps the
+stream it flushed so far (a readable partial trace), refuses further records with one
+line naming the file and the reason, and ``close`` raises that line too: the engine then
+ends the run (tapstrace.errors.RecordingError), and nothing waits on the writer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -61,6 +67,7 @@ class TraceWriter:
         self._wake = threading.Event()
         self._closed = False
         self._stopping = False
+        self._error: TraceError | None = None  # why writing stopped
         self._thread = threading.Thread(target=self._loop, name="tapstrace-trace", daemon=True)
         self._thread.start()
 
@@ -69,6 +76,8 @@ class TraceWriter:
         with self._lock:
             if self._closed:
                 raise TraceError(f"{self.path}: a record arrived after the trace was closed")
+            if self._error is not None:
+                raise self._error
             self._buffer.append(row)
             full = len(self._buffer) >= self.max_buffer
         if full:
@@ -79,14 +88,26 @@ class TraceWriter:
         with self._io_lock:
             with self._lock:
                 records, self._buffer = self._buffer, []
-            if not records:
+            if not records or self._error is not None:
                 return
-            self._stream.write_batch(records_to_batch(records))
-            self._sink.flush()
+            try:
+                self._stream.write_batch(records_to_batch(records))
+                self._sink.flush()
+            except OSError as exc:
+                self._failed(exc)
+                return
             self.rows += len(records)
 
+    def _failed(self, exc: OSError) -> None:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        self._error = TraceError(
+            f"{self.path}: cannot write the trace ({reason}); the {self.rows} records "
+            "flushed before are kept"
+        )
+        self._error.__cause__ = exc
+
     def _loop(self) -> None:
-        while not self._stopping:
+        while not self._stopping and self._error is None:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
             self.flush()
@@ -101,6 +122,10 @@ class TraceWriter:
         self._wake.set()
         self._thread.join()
         self.flush()
+        if self._error is not None:  # keep the stream as flushed: a partial trace
+            with contextlib.suppress(OSError):
+                self._sink.close()
+            raise self._error
         self._stream.close()
         self._sink.close()
         with pa.ipc.open_stream(self.path) as reader:
