@@ -203,4 +203,5 @@ def test_every_record_field_is_a_typed_attribute_of_the_task() -> None:
     for cls in reversed(Task.__mro__):
         declared.update(getattr(cls, "__annotations__", {}))
     for name, kind in TaskRecord.__annotations__.items():
+        kind = getattr(kind, "__forward_arg__", kind)  # NamedTuple keeps them as ForwardRef
         assert declared.get(name) == kind, (name, declared.get(name), kind)

@@ -121,15 +121,14 @@ class ClientFlow:
 
     # -- submissions ----------------------------------------------------------------------
 
-    def submission(self, task: Task) -> bool:
-        """Set the task's control parents, client, busy and busy-CPU seconds; False (and
-        nothing set) on a thread other than the client's."""
+    def submission(self, task: Task, now: float) -> bool:
+        """Set the task's control parents, client, busy and busy-CPU seconds as of ``now``
+        (its submission); False (and nothing set) on a thread other than the client's."""
         ident = _get_ident()
         if self.thread is None:
             self.thread = ident
         elif ident != self.thread:
             return False
-        now = _now()
         tail = now - self._last
         self._work(now)
         if self._observed:

@@ -25,8 +25,10 @@ import logging
 import os
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
 from tapstrace.engine.adapter import Outcome
@@ -36,7 +38,7 @@ from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
 from tapstrace.engine.record import Recorder, Row, Status, TaskRecord
 from tapstrace.engine.sizes import SizeMode
-from tapstrace.engine.task import CLOSED, LocalTask, State, Task, row_of
+from tapstrace.engine.task import CLOSED, State, Task, row_of, task_class
 from tapstrace.engine.worker import NO_REPORT, Slot, TaskFailed, TaskResult, report_of
 from tapstrace.errors import RecordingError, TraceError
 
@@ -48,8 +50,6 @@ log = logging.getLogger(__name__)
 _now = time.time
 _peek_exception = concurrent.futures.Future.exception  # not a client wait (see client.py)
 _peek_result = concurrent.futures.Future.result
-_set_result = concurrent.futures.Future.set_result
-_set_exception = concurrent.futures.Future.set_exception
 _WAITING, _DISPATCHED, _DONE = State.WAITING, State.DISPATCHED, State.DONE
 _OK, _FAILED = Status.OK.value, Status.FAILED.value
 _CANCELLED, _DEPENDENCY_FAILED = Status.CANCELLED.value, Status.DEPENDENCY_FAILED.value
@@ -135,13 +135,22 @@ class Engine:
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._active: dict[int, Task] = {}
+        #: Shared by this engine's TaskFutures (tapstrace.engine.future).
+        self._condition = threading.Condition()
+        self._sleepers = 0  # threads blocked in a TaskFuture's result() or exception()
         self._warmup = False
         self._closed = False
         self._worker_id = executor.worker_id_function()
         self._listeners: list[Callable[[Row], None]] = []
         self._failure: RecordingError | None = None
         self._names: dict[Any, tuple[str, str | None]] = {}
-        self._task_class: type[Task] = LocalTask if executor.local else Task
+        self._task_class = task_class(
+            self,
+            local=executor.local,
+            size_mode=size_mode,
+            worker_id_of=self._worker_id,
+            data=self.data,
+        )
         self._launch = executor.launch
         self._native = executor.native_dependencies
         if client_flow is None:
@@ -199,9 +208,7 @@ class Engine:
             with contextlib.suppress(TypeError):
                 self._names[fn] = (name, module)
         future = TaskFuture(self, task_id, name)
-        task = self._task_class(self, future, fn, args, kwargs, task_id, self.size_mode,
-                                self._worker_id, self.data)  # fmt: skip
-        task.run_id = self.run_id
+        task = self._task_class(future, fn, args, kwargs, task_id)
         task.name = name
         task.module = module
         if source_id is not None:
@@ -212,17 +219,20 @@ class Engine:
         if retries:
             task.retries = retries
         flow = self._flow
-        if flow is None or not flow.submission(task):  # not the client's thread
-            self._enter(task, args, kwargs)
+        now = _now()
+        if flow is None or not flow.submission(task, now):  # not the client's thread
+            self._enter(task, args, kwargs, now)
             return future
         try:
-            self._enter(task, args, kwargs)
+            self._enter(task, args, kwargs, now)
         finally:
             flow.submitted()
         return future
 
-    def _enter(self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        task.submitted = submitted = _now()
+    def _enter(
+        self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], submitted: float
+    ) -> None:
+        task.submitted = submitted
         if self.data is not None:  # move arguments out of band; TaskFutures stay
             t0 = time.perf_counter()
             args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
@@ -569,8 +579,6 @@ class Engine:
                 resolved = self.data.resolve_value(value)
                 task.client_resolve_seconds = time.perf_counter() - t0
             except Exception as bad:
-                import traceback
-
                 failed = TaskFailed(task.task_id, type(bad).__qualname__,
                                     f"resolving the result: {bad}", traceback.format_exc(),
                                     report_of(task) if report is None else report, bad)  # fmt: skip
@@ -578,7 +586,9 @@ class Engine:
                 return
             task.carried = value if resolved is not value else None
             value = resolved
-        self._complete(task, _OK, received, report, value=value)
+        children = self._finish(task, _OK, received, report, None, value, None, True, None)
+        if children:
+            self._release(task, children, True)
 
     def _attempt_failed(self, task: Task, exc: BaseException, received: float | None) -> None:
         if isinstance(exc, TaskFailed):
@@ -644,8 +654,9 @@ class Engine:
         final: bool,
         expect: State | None,
     ) -> list[Task] | None:
-        """Record the attempt, then (final) resolve the future, in a ``finally``; return
-        the children to release (None: the task was done already, or not in ``expect``)."""
+        """Record the attempt; then (final) resolve the task's future, in a ``finally``,
+        close its list of children and drop the task. Returns the children to release
+        (None: the task was done already, or not in state ``expect``)."""
         if final:
             with self._lock:
                 state = task.state
@@ -653,55 +664,47 @@ class Engine:
                     return None
                 task.state = _DONE
                 self.finished += 1
-        children: list[Task] = []
+        children: list[Task] | None = None
         try:
             try:
                 task.status = status
                 task.received = received
                 if error is not None:
                     task.error_type, task.error_message = error
-                if task.ready is None and task.native and status is not _DEPENDENCY_FAILED:
+                if task.native and task.ready is None and status != _DEPENDENCY_FAILED:
                     task.ready = max(
                         (p.received or task.submitted or 0.0 for p in task.parent_futures),
                         default=task.submitted,
                     )
                 row = row_of(task, report)
-                task.error_type = task.error_message = None
+                if error is not None:
+                    task.error_type = task.error_message = None
             except Exception as exc:  # a bug: stop the run, still resolve the future
                 self._recording_failed(exc, row_of)
             else:
                 self._emit(row)
         finally:
             if final:
-                children = self._resolve(task, status, value, exception, error)
-        return children
-
-    def _resolve(
-        self,
-        task: Task,
-        status: str,
-        value: Any,
-        exception: BaseException | None,
-        error: tuple[str, str] | None,
-    ) -> list[Task]:
-        """Resolve the task's future; then close its list of children and drop the task."""
-        future = task.future
-        try:
-            future.received = task.received
-            if task.carried is not None:
-                future.carried = task.carried
-            if status is _OK:
-                _set_result(future, value)
-            elif status is _CANCELLED:
-                future.mark_cancelled()
-            else:
-                _set_exception(future, exception or RuntimeError(error[1] if error else status))
-        finally:
-            with self._lock:
-                children, task.children = task.children, CLOSED
-                self._active.pop(task.task_id, None)
-            # Payloads and handles go now (a handle's callback may hold the task).
-            task.args, task.kwargs, task.handle, task.parent_futures = (), {}, None, ()
+                future = task.future
+                try:
+                    future.received = received
+                    if task.carried is not None:
+                        future.carried = task.carried
+                    if status is _OK:
+                        future._resolve(FINISHED, value)
+                    elif status == _CANCELLED:
+                        future._resolve(CANCELLED_AND_NOTIFIED)
+                    else:
+                        failure = exception or RuntimeError(error[1] if error else status)
+                        future._resolve(FINISHED, exception=failure)
+                finally:
+                    with self._lock:
+                        children, task.children = task.children, CLOSED
+                        del self._active[task.task_id]
+                    # Payloads and handles go now (a handle's callback may hold the task).
+                    task.args, task.kwargs, task.handle = (), {}, None
+                    if task.parent_futures:
+                        task.parent_futures = ()
         return children or []
 
     def _release(self, parent: Task, children: list[Task], ok: bool) -> None:

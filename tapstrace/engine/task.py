@@ -10,11 +10,15 @@ reads them in the schema's order with getters made from ``TaskRecord._fields``.
 from __future__ import annotations
 
 import enum
+import os
+import socket
+from collections.abc import Callable
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from tapstrace.engine.record import Row, TaskRecord
-from tapstrace.engine.worker import TaskCall, WorkerReport
+from tapstrace.engine.sizes import SizeMode
+from tapstrace.engine.worker import DataResolver, TaskCall, WorkerReport
 
 if TYPE_CHECKING:
     from tapstrace.engine.adapter import Outcome
@@ -78,10 +82,23 @@ class Task(TaskCall):
     #: The result as the executor carried it, when it holds out-of-band references.
     carried: Any = None
 
-    def __init__(self, engine: Engine, future: TaskFuture, *args: Any) -> None:
-        super().__init__(*args)
-        self.engine = engine
+    #: The engine, with what is the same for all of its tasks: class attributes of the
+    #: engine's own subclass (:func:`task_class`), not stored on every task.
+    engine: Engine
+
+    def __init__(
+        self,
+        future: TaskFuture,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        task_id: int,
+    ) -> None:
         self.future = future
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.task_id = task_id
 
     def settle(self, outcome: Outcome, detail: Any) -> None:
         """The executor reports how the current launch ended (tapstrace.engine.adapter)."""
@@ -95,10 +112,33 @@ class Task(TaskCall):
 CLOSED: list[Task] = []
 
 
-class LocalTask(Task):
-    """A task of an executor that runs it in this process as this very object."""
-
-    local = True
+def task_class(
+    engine: Engine,
+    *,
+    local: bool,
+    size_mode: SizeMode,
+    worker_id_of: Callable[[], str | None] | None,
+    data: DataResolver | None,
+) -> type[Task]:
+    """The Task subclass of one engine: what its tasks share is set once, on the class
+    (a Python object with few attributes keeps them inline, cheap to set and to scan for
+    the garbage collector). A local executor's tasks run in this process: their host and
+    process are this one's."""
+    shared: dict[str, Any] = {
+        "engine": engine,
+        "run_id": engine.run_id,
+        "size_mode": size_mode,
+        # A function as a class attribute would become a method: keep it as it is.
+        "worker_id_of": None if worker_id_of is None else staticmethod(worker_id_of),
+        "data": data,
+        "local": local,
+        # A task without arguments measures no input: this unless sizes are off.
+        "input_bytes": None if size_mode == "off" else 0,
+    }
+    if local:
+        shared["worker_host"] = socket.gethostname()
+        shared["worker_pid"] = os.getpid()
+    return type("Task", (Task,), shared)
 
 
 #: Names of the record fields the engine sets (the others are WorkerReport's).

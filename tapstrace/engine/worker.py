@@ -223,13 +223,14 @@ class TaskCall:
     worker needs.
     """
 
+    task_id: int
     # Measurements (WorkerReport's fields): None until the call runs.
     started: float | None = None
     ended: float | None = None
     worker_host: str | None = None
     worker_pid: int | None = None
     worker_id: str | None = None
-    input_bytes: int | None = None
+    input_bytes: int | None = 0  # a call without arguments (None when sizes are off)
     output_bytes: int | None = None
     resolve_seconds: float | None = None
     transform_seconds: float | None = None
@@ -241,6 +242,9 @@ class TaskCall:
     output_kind: str | None = None
     #: Runs in the client's process as this very object (see the class docstring).
     local: bool = False
+    size_mode: SizeMode = "fast"
+    worker_id_of: Callable[[], str | None] | None = None
+    data: DataResolver | None = None
 
     def __init__(
         self,
@@ -256,7 +260,7 @@ class TaskCall:
         self.args = args
         self.kwargs = kwargs
         self.task_id = task_id
-        self.size_mode: SizeMode = size_mode
+        self.size_mode = size_mode
         self.worker_id_of = worker_id_of
         self.data = data
 
@@ -276,8 +280,10 @@ class TaskCall:
         if values:
             args, kwargs = replace_call(args, kwargs, Slot, _fill(values))
         worker_id_of = self.worker_id_of
-        self.worker_id = worker_id_of() if worker_id_of is not None else None
-        self.worker_host, self.worker_pid = _HOST, _pid
+        if worker_id_of is not None:
+            self.worker_id = worker_id_of()
+        if not self.local:  # a local call's host and process are the engine's (its class)
+            self.worker_host, self.worker_pid = _HOST, _pid
         mode = self.size_mode
         data = self.data
         if data is not None:
@@ -288,8 +294,6 @@ class TaskCall:
             self.oob_bytes = oob_in
         if args or kwargs:
             self.input_bytes, self.input_kind = args_profile(args, kwargs, mode)
-        else:
-            self.input_bytes, self.input_kind = (None, None) if mode == "off" else (0, None)
         clock = _clock
         self.started = started = _now()
         cpu = clock.start(started)

@@ -195,14 +195,14 @@ def test_parent_failure(live: Harness) -> None:
 
 
 def test_cancellation(live: Harness) -> None:
-    # Two workers; a process pool hands one more task to its call queue: two rounds of
-    # blockers keep the last task queued.
-    blockers = [live.launch(sleep, 1.0) for _ in range(4)]
-    time.sleep(0.5)
+    # Two workers; a process pool also fills a call queue of three tasks, all of which
+    # count as started: three rounds of blockers keep the last task queued.
+    blockers = [live.launch(sleep, 0.5) for _ in range(6)]
+    time.sleep(0.3)
     queued = live.launch(identity, "never")
     handle = queued.handle  # type: ignore[attr-defined]
     assert live.executor.cancel(handle)  # not started: every framework drops it
-    assert [live.value(p) for p in blockers] == [1.0] * 4
+    assert [live.value(p) for p in blockers] == [0.5] * 6
     done = live.launch(identity, 1)
     assert live.value(done) == 1
     assert not live.executor.cancel(done.handle)  # type: ignore[attr-defined]
