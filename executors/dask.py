@@ -120,10 +120,10 @@ class DaskConfig(ExecutorConfig):
 class DaskExecutor(Executor):
     """Launches tasks on a Dask client; parents' Dask futures are their children's arguments.
 
-    Results are fetched concurrently on the client's event loop (distributed's
-    ``as_completed(with_results=True)``) and reported by a thread of the executor: a
-    fetch per task from Dask's callback thread would serialise the round trips to the
-    workers.
+    A thread of the executor takes the tasks that finished, in batches (distributed's
+    ``as_completed(...).batches()``), fetches their results with one ``gather`` per
+    batch (one request per worker, as ``client.gather`` does for a user) and reports
+    them: a fetch per task would cost a round trip each.
     """
 
     native_dependencies = True
@@ -139,9 +139,7 @@ class DaskExecutor(Executor):
         self._lock = threading.Lock()
         self._closing = False
         self._wake = threading.Event()
-        self._results = distributed.as_completed(
-            loop=client.loop, with_results=True, raise_errors=False
-        )
+        self._results = distributed.as_completed(loop=client.loop)
         self._collector = threading.Thread(
             target=self._collect, name="tapstrace-dask-results", daemon=True
         )
@@ -165,14 +163,31 @@ class DaskExecutor(Executor):
     def _collect(self) -> None:
         while True:
             self._wake.clear()
-            for native, result in self._results:
-                with self._lock:
-                    task = self._tasks.pop(native.key, None)
-                if task is not None:
-                    _settle(task, native, result)
+            for batch in self._results.batches():
+                self._report(batch)
             if self._closing:
                 return
             self._wake.wait(1.0)
+
+    def _report(self, batch: list[Any]) -> None:
+        """Report a batch of finished Dask futures."""
+        finished = {f.key: f for f in batch if f.status == "finished"}
+        values: dict[Any, Any] = {}
+        if finished:
+            try:  # a failed fetch leaves None: each is then looked at alone
+                values = self.client.gather(finished, errors="skip")
+            except Exception:
+                log.debug("gathering %d results failed", len(finished), exc_info=True)
+        for native in batch:
+            with self._lock:
+                task = self._tasks.pop(native.key, None)
+            if task is None:
+                continue
+            value = values.get(native.key)
+            if value is not None:  # a task's call returns a TaskResult, never None
+                task.settle(Outcome.VALUE, value)
+            else:
+                _settle(task, native)
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return dask_worker_address
@@ -205,13 +220,18 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def _settle(task: Launched, native: Any, result: Any) -> None:
-    status = native.status
-    if status == "cancelled" or isinstance(result, CancelledError):
+def _settle(task: Launched, native: Any) -> None:
+    """Report a finished Dask future whose result was not gathered: its error."""
+    try:
+        if native.status == "cancelled":
+            task.settle(Outcome.CANCELLED, None)
+            return
+        exc = native.exception(timeout=60)
+    except CancelledError:
         task.settle(Outcome.CANCELLED, None)
-    elif status == "error":
-        # Fetched without raising: (type, exception, traceback).
-        exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-        settle_error(task, exc if isinstance(exc, BaseException) else RuntimeError(exc))
+    except Exception as lost:  # the result went with its worker, the scheduler left
+        task.settle(Outcome.LOST, lost)
     else:
-        task.settle(Outcome.VALUE, result)
+        if exc is None:
+            exc = RuntimeError(f"the result of Dask task {native.key} was lost")
+        settle_error(task, exc)

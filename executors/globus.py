@@ -27,7 +27,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from tapstrace.engine.adapter import Launched, settle_returned
+from tapstrace.engine.adapter import Launched, settle_future
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
 from tapstrace.executors.remote_call import host_pid, run_task
@@ -77,7 +77,7 @@ class GlobusExecutor(Executor):
 
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
         future = self.executor.submit(run_task, task)
-        future.add_done_callback(functools.partial(settle_returned, task))
+        future.add_done_callback(functools.partial(settle_future, task, returned=True))
         return future
 
     def cancel(self, handle: Any) -> bool:

@@ -205,3 +205,23 @@ def test_every_record_field_is_a_typed_attribute_of_the_task() -> None:
     for name, kind in TaskRecord.__annotations__.items():
         kind = getattr(kind, "__forward_arg__", kind)  # NamedTuple keeps them as ForwardRef
         assert declared.get(name) == kind, (name, declared.get(name), kind)
+
+
+def test_cpu_time_of_short_and_long_tasks_on_one_thread() -> None:
+    """Short tasks skip the CPU clock (tapstrace.engine.worker._CpuClock): each counts
+    at most its wall time, and a sleeping task that follows a burst of them still
+    shows almost no CPU time; a spinning one shows its CPU time."""
+    from tests.test_client_flow import _spin
+
+    recorder = MemoryRecorder()
+    with Engine(build_executor("thread", max_threads=1), recorder=recorder) as e:
+        burst = [e.submit(identity, i) for i in range(300)]
+        nap = e.submit(sleep, 0.05)
+        more = [e.submit(identity, i) for i in range(300)]
+        spin = e.submit(_spin, 0.05)
+    records = final(recorder)
+    for f in [*burst, *more]:
+        r = records[f.task_id]
+        assert 0 <= r.cpu_seconds <= r.ended - r.started + 1e-6
+    assert records[nap.task_id].cpu_seconds < 0.01
+    assert records[spin.task_id].cpu_seconds > 0.02

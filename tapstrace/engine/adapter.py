@@ -66,8 +66,14 @@ def settle_error(task: Launched, exc: BaseException) -> None:
         task.settle(Outcome.LOST, exc)
 
 
-def settle_future(task: Launched, future: concurrent.futures.Future[Any]) -> None:
-    """Report the outcome of a done ``concurrent.futures`` future that ran ``task``."""
+def settle_future(
+    task: Launched, future: concurrent.futures.Future[Any], returned: bool = False
+) -> None:
+    """Report the outcome of a done ``concurrent.futures`` future that ran ``task``.
+
+    ``returned``: the call ran through ``run_task`` (tapstrace.executors.remote_call),
+    which returns a failure instead of raising it.
+    """
     try:
         value = future.result()
     except concurrent.futures.CancelledError:
@@ -75,20 +81,7 @@ def settle_future(task: Launched, future: concurrent.futures.Future[Any]) -> Non
     except BaseException as exc:
         settle_error(task, exc)
     else:
-        task.settle(Outcome.VALUE, value)
-
-
-def settle_returned(task: Launched, future: concurrent.futures.Future[Any]) -> None:
-    """Like :func:`settle_future`, for a call run through ``run_task``
-    (tapstrace.executors.remote_call), which returns a failure instead of raising it."""
-    try:
-        value = future.result()
-    except concurrent.futures.CancelledError:
-        task.settle(Outcome.CANCELLED, None)
-    except BaseException as exc:
-        settle_error(task, exc)
-    else:
-        if isinstance(value, BaseException):
+        if returned and isinstance(value, BaseException):
             settle_error(task, value)
         else:
             task.settle(Outcome.VALUE, value)

@@ -505,6 +505,10 @@ class Engine:
             assert isinstance(parent, TaskFuture)
             self._dependency_failed(task, parent.task_id, reason)
             return
+        self._parent_ok(task)
+
+    def _parent_ok(self, task: Task) -> None:
+        """One of a waiting task's parents ended ok: launch the task if it was the last."""
         with self._lock:
             task.waiting -= 1
             go = not task.waiting and task.state is _WAITING
@@ -715,15 +719,8 @@ class Engine:
             parent, children, ok = work.pop()
             for child in children:
                 if ok:
-                    if child.native:
-                        continue  # the framework resolves its parents
-                    with self._lock:
-                        child.waiting -= 1
-                        go = not child.waiting and child.state is _WAITING
-                        if go:
-                            child.state = _DISPATCHED
-                    if go:
-                        self._dispatch_ready(child)
+                    if not child.native:  # (a native one's framework resolves its parents)
+                        self._parent_ok(child)
                     continue
                 reason = "was cancelled" if parent.status == _CANCELLED else "failed"
                 error = DependencyError(child.task_id, parent.task_id, reason)
