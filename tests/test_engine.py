@@ -223,5 +223,6 @@ def test_cpu_time_of_short_and_long_tasks_on_one_thread() -> None:
     for f in [*burst, *more]:
         r = records[f.task_id]
         assert 0 <= r.cpu_seconds <= r.ended - r.started + 1e-6
-    assert records[nap.task_id].cpu_seconds < 0.01
-    assert records[spin.task_id].cpu_seconds > 0.02
+    napped, spun = records[nap.task_id].cpu_seconds, records[spin.task_id].cpu_seconds
+    assert napped < 0.01
+    assert spun > 2 * napped + 0.001  # spins for its wall time: CPU as the machine allows
