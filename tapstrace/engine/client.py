@@ -45,8 +45,18 @@ class ClientFlow:
     at most.
     """
 
-    __slots__ = ("_busy", "_busy_cpu", "_cpu", "_cpu_wall", "_depth", "_last", "_observed",
-                 "_waiters", "thread")  # fmt: skip
+    __slots__ = (
+        "_busy",
+        "_busy_cpu",
+        "_cpu",
+        "_cpu_wall",
+        "_depth",
+        "_holders",
+        "_last",
+        "_observed",
+        "thread",
+        "waiter",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         #: The client thread: the first thread that submits.
@@ -57,7 +67,9 @@ class ClientFlow:
         self._cpu, self._cpu_wall = _thread_time(), self._last  # latest CPU clock reading
         self._busy = 0.0  # client time since the previous submission, before ``_last``
         self._busy_cpu = 0.0
-        self._waiters: dict[int, int] = {}  # concurrent.futures waiters in progress
+        #: The concurrent.futures waiter the client blocks on (see waiter_added).
+        self.waiter: Any = None
+        self._holders = 0
 
     def _work(self, now: float) -> None:
         """Count the client's time from ``_last`` to ``now`` as its work."""
@@ -97,24 +109,24 @@ class ClientFlow:
 
     # -- concurrent.futures.wait on TaskFutures (through the futures' waiter lists) -------
 
+    # The client thread blocks in one such wait at a time: its waiter (installed in every
+    # future it waits on) and how many futures hold it; the wait ends with the last.
+
     def waiter_added(self, waiter: Any) -> None:
-        key = id(waiter)
-        count = self._waiters.get(key)
-        if count is None:
-            if not self.block_started():
-                return
-            count = 0
-        self._waiters[key] = count + 1
+        if waiter is self.waiter:
+            self._holders += 1
+        elif (
+            self.waiter is None
+            and type(waiter).__name__ != "_AsCompletedWaiter"  # as_completed: per result
+            and self.block_started()
+        ):
+            self.waiter, self._holders = waiter, 1
 
     def waiter_removed(self, waiter: Any) -> None:
-        key = id(waiter)
-        count = self._waiters.get(key)
-        if count is None:
+        self._holders -= 1
+        if self._holders:
             return
-        if count > 1:
-            self._waiters[key] = count - 1
-            return
-        del self._waiters[key]
+        self.waiter = None
         # The waiter lists the futures that finished while the client waited.
         finished = getattr(waiter, "finished_futures", ())
         self.block_ended(f for f in finished if hasattr(f, "_seen"))
@@ -162,11 +174,10 @@ class ObservedWaiters(list[Any]):
         self.flow = flow
 
     def append(self, waiter: Any) -> None:
-        super().append(waiter)
-        if type(waiter).__name__ != "_AsCompletedWaiter":
-            self.flow.waiter_added(waiter)
+        list.append(self, waiter)
+        self.flow.waiter_added(waiter)
 
     def remove(self, waiter: Any) -> None:
-        super().remove(waiter)
-        if type(waiter).__name__ != "_AsCompletedWaiter":
+        list.remove(self, waiter)
+        if waiter is self.flow.waiter:
             self.flow.waiter_removed(waiter)

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tapstrace.engine.adapter import Launched, settle_future
+from tapstrace.engine.adapter import Launched, Relay, settle_future
 
 
 class Executor(ABC):
@@ -73,7 +73,10 @@ class PoolExecutor(Executor):
     """Adapter for a ``concurrent.futures.Executor`` (thread and process pools).
 
     A thread pool runs the engine's task objects themselves (``local``); a process pool
-    pickles them. A worker process that dies breaks the pool: its tasks are lost.
+    pickles them, and its outcomes are reported from a relay thread: a process pool
+    completes its futures on the same thread that feeds its workers, which must not
+    wait for the engine's recording. A worker process that dies breaks the pool: its
+    tasks are lost.
     """
 
     def __init__(
@@ -91,6 +94,8 @@ class PoolExecutor(Executor):
             local = isinstance(pool, concurrent.futures.ThreadPoolExecutor)
         self.local = local
         self._submit = pool.submit
+        self._relay = None if local else Relay("tapstrace-pool-outcomes")
+        self._done = self._settle if local else self._relayed
 
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
         future = self._submit(task)
@@ -101,16 +106,24 @@ class PoolExecutor(Executor):
         return future
 
     @staticmethod
-    def _done(future: concurrent.futures.Future[Any]) -> None:
+    def _settle(future: concurrent.futures.Future[Any]) -> None:
         task = future._tapstrace_task  # type: ignore[attr-defined]
         del future._tapstrace_task  # type: ignore[attr-defined]
         settle_future(task, future)
+
+    def _relayed(self, future: concurrent.futures.Future[Any]) -> None:
+        assert self._relay is not None
+        self._relay.put(self._settle, future)
 
     def cancel(self, handle: Any) -> bool:
         return bool(handle.cancel())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        try:
+            self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            if self._relay is not None and wait:  # (without wait, late outcomes still go)
+                self._relay.close()
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return self._worker_id
