@@ -55,6 +55,8 @@ _OK, _FAILED = Status.OK.value, Status.FAILED.value
 _CANCELLED, _DEPENDENCY_FAILED = Status.CANCELLED.value, Status.DEPENDENCY_FAILED.value
 _VALUE = Outcome.VALUE
 _CANCELLED_BY = ("CancelledError", "cancelled by the executor or the user")
+#: Task functions whose name and module the engine remembers.
+_NAMES_KEPT = 1024
 
 
 def _task_name(fn: Callable[..., Any]) -> tuple[str, str | None]:
@@ -205,8 +207,9 @@ class Engine:
             name, module = self._names[fn]
         except (KeyError, TypeError):  # new, or unhashable
             name, module = _task_name(fn)
-            with contextlib.suppress(TypeError):
-                self._names[fn] = (name, module)
+            if len(self._names) < _NAMES_KEPT:  # (a new partial or lambda per task: bounded)
+                with contextlib.suppress(TypeError):
+                    self._names[fn] = (name, module)
         future = TaskFuture(self, task_id, name)
         task = self._task_class(future, fn, args, kwargs, task_id)
         task.name = name
