@@ -23,6 +23,8 @@ from tapstrace.engine.adapter import Launched, Outcome, settle_error
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.worker import run_call
 from tapstrace.errors import UserError
+from tapstrace.executors.options import check_keys, parameters
+from tapstrace.executors.watchdog import Watchdog, WorkersLost
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
@@ -75,6 +77,13 @@ class DaskConfig(ExecutorConfig):
         description="Local cluster: more keyword arguments of distributed.LocalCluster "
         '(JSON, e.g. {"memory_limit": "2GiB"}).',
     )
+    lost_workers_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Fail the tasks still waiting when the cluster has had no worker and "
+        "finished no task for this many seconds (workers died or never came); for a "
+        "cluster that scales up from zero, set it above its start-up time.",
+    )
 
     def build(self, run_dir: Path | None = None) -> DaskExecutor:
         import distributed
@@ -89,7 +98,7 @@ class DaskConfig(ExecutorConfig):
                     f"--executor.scheduler-address {self.scheduler_address}: no Dask scheduler "
                     f"answered within {self.connect_timeout:g} s ({exc})"
                 ) from None
-            return DaskExecutor(client, None)
+            return DaskExecutor(client, None, self.lost_workers_timeout)
         options: dict[str, Any] = {
             "n_workers": self.workers,
             "threads_per_worker": self.threads_per_worker,
@@ -102,8 +111,13 @@ class DaskConfig(ExecutorConfig):
         }
         if run_dir is not None:
             options["local_directory"] = str(run_dir / "dask")
+        if self.processes:  # the workers leave Ctrl-C to the run, which stops them in order
+            options["preload"] = [PRELOAD]
         extra = dict(self.cluster_options)
+        _check_cluster_options(extra)
         options["scheduler_kwargs"].update(extra.pop("scheduler_kwargs", {}))
+        if "preload" in extra:
+            options["preload"] = [*options.get("preload", []), *_as_list(extra.pop("preload"))]
         options.update(extra)
         try:
             cluster = distributed.LocalCluster(**options)
@@ -114,7 +128,34 @@ class DaskConfig(ExecutorConfig):
         except BaseException:
             cluster.close()
             raise
-        return DaskExecutor(client, cluster)
+        return DaskExecutor(client, cluster, self.lost_workers_timeout)
+
+
+#: Imported by every worker of a local cluster at start (Dask's preload).
+PRELOAD = "tapstrace.executors.dask_preload"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _check_cluster_options(options: dict[str, Any]) -> None:
+    """Every key must be one LocalCluster, its workers (Nanny, Worker) or, in
+    ``scheduler_kwargs``, the Scheduler accepts: one line, not workers failing to start."""
+    from distributed import LocalCluster, Nanny, Scheduler, Worker
+    from distributed.core import Server
+
+    flag = "--executor.cluster-options"
+    check_keys(
+        options,
+        flag,
+        parameters(LocalCluster, Nanny, Worker, Server),
+        "distributed.LocalCluster or its workers",
+    )
+    scheduler = options.get("scheduler_kwargs", {})
+    if not isinstance(scheduler, dict):
+        raise UserError(f"{flag}: scheduler_kwargs must be a JSON object")
+    check_keys(scheduler, f"{flag} scheduler_kwargs", parameters(Scheduler, Server), "Scheduler")
 
 
 class DaskExecutor(Executor):
@@ -128,7 +169,9 @@ class DaskExecutor(Executor):
 
     native_dependencies = True
 
-    def __init__(self, client: Any, cluster: Any | None) -> None:
+    def __init__(
+        self, client: Any, cluster: Any | None, lost_workers_timeout: float = 60.0
+    ) -> None:
         import distributed
 
         self.client = client
@@ -138,14 +181,25 @@ class DaskExecutor(Executor):
         self._count = itertools.count()
         self._lock = threading.Lock()
         self._closing = False
+        self._lost: WorkersLost | None = None
         self._wake = threading.Event()
         self._results = distributed.as_completed(loop=client.loop)
         self._collector = threading.Thread(
             target=self._collect, name="tapstrace-dask-results", daemon=True
         )
         self._collector.start()
+        self._watchdog = Watchdog(
+            f"the Dask cluster at {client.scheduler.address}",
+            lost_workers_timeout,
+            "--executor.lost-workers-timeout",
+            waiting=lambda: len(self._tasks),
+            workers=lambda: len(self.client.nthreads()),
+            fail=self._fail_waiting,
+        )
 
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        if self._lost is not None:
+            raise self._lost  # recorded as the attempt's failure by the engine
         key = f"{getattr(task, '__name__', 'task')}-{self._prefix}-{next(self._count)}"
         with self._lock:
             self._tasks[key] = task
@@ -183,11 +237,26 @@ class DaskExecutor(Executor):
                 task = self._tasks.pop(native.key, None)
             if task is None:
                 continue
+            self._watchdog.progress()
             value = values.get(native.key)
             if value is not None:  # a task's call returns a TaskResult, never None
                 task.settle(Outcome.VALUE, value)
             else:
                 _settle(task, native)
+
+    def _fail_waiting(self, error: WorkersLost) -> None:
+        """The cluster lost its workers: fail what waits, refuse what comes."""
+        import distributed
+
+        with self._lock:
+            self._lost = error
+            waiting, self._tasks = self._tasks, {}
+        for task in waiting.values():
+            task.settle(Outcome.LOST, error)
+        try:
+            self.client.cancel([distributed.Future(key, self.client) for key in waiting])
+        except Exception:  # the scheduler may be gone too
+            log.debug("cannot cancel the lost tasks", exc_info=True)
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return dask_worker_address
@@ -209,6 +278,7 @@ class DaskExecutor(Executor):
         }
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._watchdog.close()
         self._closing = True
         self._results.clear()  # unfinished tasks: the engine records them as cancelled
         self._wake.set()
