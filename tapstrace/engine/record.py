@@ -68,6 +68,7 @@ class TaskRecord(NamedTuple):
     client_busy_seconds: float | None = None
     client_cpu_seconds: float | None = None
     module: str | None = None  # the task function's module (replay imports it)
+    runqueue_seconds: float | None = None  # runnable, waiting for a CPU (Linux)
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.

@@ -12,6 +12,7 @@ from the call itself.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import socket
@@ -55,6 +56,7 @@ class WorkerReport(NamedTuple):
     cpu_seconds: float | None = None
     input_kind: str | None = None
     output_kind: str | None = None
+    runqueue_seconds: float | None = None
 
 
 #: The WorkerReport of a call, as a plain tuple, from the call's attributes by name.
@@ -161,6 +163,12 @@ SHORT_TASK = 0.0002
 CPU_READ_INTERVAL = 0.001
 
 
+#: Per-thread scheduler statistics (Linux): CPU time, then time spent runnable but
+#: waiting for a CPU (the run queue), both in nanoseconds.
+_SCHEDSTAT = "/proc/thread-self/schedstat"
+_HAS_SCHEDSTAT = os.path.exists(_SCHEDSTAT)
+
+
 class _CpuClock(threading.local):
     """When a worker thread reads its CPU clock (a system call of about a microsecond,
     as much as a no-op task costs a thread pool).
@@ -171,33 +179,62 @@ class _CpuClock(threading.local):
     wall time as CPU time, and a longer one the CPU time since the latest reading less
     what the short tasks since counted, at most its wall time: off by at most the
     thread's own overhead since that reading (under CPU_READ_INTERVAL).
+
+    On Linux a reading also gives the thread's run-queue wait (runnable, but another
+    thread had the CPU): :attr:`waited` is the task's, when both ends were read, so that
+    replay can tell the CPU a task needed from the contention it met.
     """
 
     def __init__(self) -> None:
         self.wall = 0.0  # when the clock was last read (wall clock)
         self.mark = 0.0  # the latest reading plus the CPU counted since
         self.long = True  # the previous task took SHORT_TASK or more
+        self.queued = 0.0  # the run-queue wait at the latest reading
+        self.waited: float | None = None  # the last task's run-queue wait, if measured
+        self.file: io.FileIO | None = None  # this thread's schedstat (closed with it)
+        self.file_pid = 0  # the process that opened it (a forked child reopens)
+
+    def read(self) -> float:
+        """The thread's CPU time (seconds); sets :attr:`queued` where Linux tells it."""
+        if not _HAS_SCHEDSTAT:
+            return _thread_time()
+        file = self.file
+        if file is None or self.file_pid != _pid:
+            try:
+                self.file = file = open(_SCHEDSTAT, "rb", buffering=0)  # noqa: SIM115
+            except OSError:
+                return _thread_time()
+            self.file_pid = _pid
+        cpu, queued, _ = os.pread(file.fileno(), 64, 0).split()
+        self.queued = int(queued) * 1e-9
+        return int(cpu) * 1e-9
 
     def start(self, now: float) -> float | None:
         """The CPU clock at the start of a task, or None when it is not read."""
         if self.long or now - self.wall >= CPU_READ_INTERVAL:
             self.wall = now
-            self.mark = cpu = _thread_time()
+            self.mark = cpu = self.read()
             return cpu
         return None
 
     def end(self, start: float | None, started: float, ended: float) -> float:
-        """The task's CPU time."""
+        """The task's CPU time (and its run-queue wait in :attr:`waited`)."""
         wall = ended - started
         self.long = long = wall >= SHORT_TASK
+        self.waited = None
         if start is None and not long:
             self.mark += wall
             return wall
-        cpu = _thread_time()
+        queued = self.queued
+        cpu = self.read()
         self.wall = ended
         used = cpu - (self.mark if start is None else start)
         self.mark = cpu
-        return used if start is not None else max(0.0, min(wall, used))
+        if start is None:
+            return max(0.0, min(wall, used))
+        if _HAS_SCHEDSTAT:
+            self.waited = max(0.0, min(wall - used, self.queued - queued))
+        return used
 
 
 _clock = _CpuClock()
@@ -240,6 +277,7 @@ class TaskCall:
     cpu_seconds: float | None = None
     input_kind: str | None = None
     output_kind: str | None = None
+    runqueue_seconds: float | None = None
     #: Runs in the client's process as this very object (see the class docstring).
     local: bool = False
     size_mode: SizeMode = "fast"
@@ -302,6 +340,7 @@ class TaskCall:
         except (Exception, SystemExit) as exc:
             self.ended = ended = _now()
             self.cpu_seconds = clock.end(cpu, started, ended)
+            self.runqueue_seconds = clock.waited
             self.output_bytes = self.output_kind = None
             if data is not None:
                 self.transform_seconds = self.inband_output_bytes = None
@@ -315,6 +354,7 @@ class TaskCall:
             ) from None
         self.ended = ended = _now()
         self.cpu_seconds = clock.end(cpu, started, ended)
+        self.runqueue_seconds = clock.waited
         if mode == "off":
             self.output_bytes = self.output_kind = None
         else:

@@ -71,8 +71,16 @@ class ReplayConfig(AppConfig):
     )
     mode: Literal["recorded", "sleep", "spin"] = Field(
         "recorded",
-        description="recorded: spin for each task's recorded CPU time and sleep the rest "
-        "(sleep where no CPU time is recorded); sleep (no CPU); or spin (busy CPU).",
+        description="recorded: use each task's recorded CPU time and sleep the rest "
+        "(sleep where no CPU time is recorded; see contention); sleep (no CPU); or spin "
+        "(busy CPU).",
+    )
+    contention: Literal["rebuild", "copy"] = Field(
+        "rebuild",
+        description="With mode recorded, where the trace has run-queue waits (schema 1.3): "
+        "rebuild (spin the task's CPU time on its thread's CPU clock, sleep its off-CPU "
+        "time: the replay meets its own run's contention) or copy (each task takes its "
+        "source wall time, contention included).",
     )
     client_flow: Literal["auto", "infer", "none"] = Field(
         "auto",
@@ -118,6 +126,7 @@ class ReplayConfig(AppConfig):
                 failures=self.failures,
                 client_time=self.client_time,
                 client_flow=self.client_flow,
+                contention=self.contention,
             )
             content = records_file(self.trace) if self.trace.is_dir() else self.trace
             kind = str(trace.metadata.get("source_format") or "arrow")
@@ -176,6 +185,7 @@ class ReplayApp(App):
             "time_scale": c.time_scale,
             "data_scale": c.data_scale,
             "mode": c.mode,
+            "contention": c.contention,
             "client_time": c.client_time,
             "client_flow": source.plan.flow,
         }

@@ -33,6 +33,11 @@ ClientTime = Literal["keep", "scale", "zero"]
 #: auto: the recorded flow where there is one; infer: else inferred from submit and
 #: receive times; none: no client pacing (tasks go as early as the DAG allows).
 ClientFlow = Literal["auto", "infer", "none"]
+#: What a task's wall time is made of in a replay (--mode recorded): ``rebuild``: the
+#: source's CPU time is spun on the thread's CPU clock and its off-CPU time slept, so the
+#: replay meets the contention of its own run; ``copy``: each task takes its source wall
+#: time (the source run's contention, whatever the replay's).
+Contention = Literal["rebuild", "copy"]
 #: A pause between two submissions longer than this, with results received in it, is
 #: taken for a client wait when inferring the flow.
 INFER_GAP = 0.005
@@ -61,6 +66,10 @@ class Plan:
     children: list[int] = field(default_factory=list)
     #: CPU seconds of each task's final attempt (x time-scale), None where not recorded.
     cpus: list[float | None] = field(default_factory=list)
+    #: Off-CPU time of each task's final attempt (wall - CPU - run-queue wait, x
+    #: time-scale) where the source measured its run-queue wait (schema 1.3, Linux) and
+    #: contention is rebuilt; None: the task keeps its source wall time.
+    blocked: list[float | None] = field(default_factory=list)
     output_kinds: list[str | None] = field(default_factory=list)
     #: Module of each source task's function (imported on first use on each worker).
     modules: list[str | None] = field(default_factory=list)
@@ -188,6 +197,7 @@ def build_plan(
     failures: Failures = "replay",
     client_time: ClientTime = "scale",
     client_flow: ClientFlow = "auto",
+    contention: Contention = "rebuild",
 ) -> Plan:
     """The replay plan of ``trace``; problems (a missing or negative duration, a
     dangling parent, a cycle) raise a TraceError naming the trace file."""
@@ -250,6 +260,7 @@ def build_plan(
     plan.children = [0] * len(selected)
     exact = trace.metadata.get("external_input_bytes") or {}
     cpus = rows["cpu_seconds"].to_list()
+    queued = rows["runqueue_seconds"].to_list() if contention == "rebuild" else [None] * len(rows)
     out_kinds = rows["output_kind"].to_list()
     modules = rows["module"].to_list()
     in_kinds = rows["input_kind"].to_list()
@@ -270,8 +281,12 @@ def build_plan(
             plan.client.append((clients[i] or 0.0) * client_scale)
             plan.busy.append((busies[i] or 0.0) * client_scale)
             plan.busy_cpu.append((busy_cpus[i] or 0.0) * client_scale)
-        cpu = cpus[i]
+        cpu, wait, d = cpus[i], queued[i], duration[i]
         plan.cpus.append(None if cpu is None else cpu * time_scale)
+        if cpu is None or wait is None or d is None:
+            plan.blocked.append(None)
+        else:
+            plan.blocked.append(max(0.0, d - cpu - wait) * time_scale)
         plan.output_kinds.append(out_kinds[i])
         plan.modules.append(modules[i])
         plan.external_kinds.append(in_kinds[i])

@@ -22,11 +22,27 @@ WORKER_DEATHS = frozenset(
 KILL_EXIT_CODE = 70
 
 
-def occupy(duration: float, mode: str, cpu: float | None = None) -> None:
+def occupy(
+    duration: float, mode: str, cpu: float | None = None, blocked: float | None = None
+) -> None:
     """Take ``duration`` seconds: ``sleep`` (no CPU), ``spin`` (a busy CPU), or
-    ``recorded``: spin for ``cpu`` seconds (the CPU time the source task used), then
-    sleep for the rest, so a replay loads the CPUs as the source did."""
+    ``recorded``: use ``cpu`` seconds of CPU (the CPU time the source task used), then
+    sleep for the rest, so a replay loads the CPUs as the source did.
+
+    In ``recorded`` mode with ``blocked`` (the source task's off-CPU time, known when the
+    source measured its run-queue wait) the task spins until its thread has used ``cpu``
+    seconds of CPU, however long the replay's own contention makes that, then sleeps
+    ``blocked``: its wall time is rebuilt, not copied. Without it the task spins ``cpu``
+    seconds of wall time and sleeps to ``duration``, the source's wall time.
+    """
     if mode == "recorded":
+        if blocked is not None and cpu is not None:
+            end = time.thread_time() + cpu
+            while time.thread_time() < end:
+                pass
+            if blocked > 0:
+                time.sleep(blocked)
+            return
         busy = min(duration, cpu) if cpu is not None else 0.0
         start = time.perf_counter()
         end = start + busy
@@ -127,8 +143,8 @@ class ReplayTask:
     each attempt does.
     """
 
-    __slots__ = ("attempts", "client_pid", "cpu", "duration", "error_type", "failure", "mode",
-                 "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
+    __slots__ = ("attempts", "blocked", "client_pid", "cpu", "duration", "error_type", "failure",
+                 "mode", "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
 
     def __init__(
         self,
@@ -144,6 +160,7 @@ class ReplayTask:
         attempts: tuple[Attempt, ...] = (),
         client_pid: int | None = None,
         module: str | None = None,
+        blocked: float | None = None,
     ) -> None:
         self.name = name
         #: The source task's module: imported on first use in each worker process.
@@ -153,6 +170,8 @@ class ReplayTask:
         self.output_bytes = output_bytes
         self.failure = failure
         self.cpu = cpu
+        #: Off-CPU time of the source task, when its wall time is rebuilt (see occupy).
+        self.blocked = blocked
         self.output_kind = output_kind
         self.error_type = error_type
         self.attempts = attempts
@@ -165,13 +184,13 @@ class ReplayTask:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
                            self.cpu, self.output_kind, self.error_type, self.attempts,
-                           self.client_pid, self.task_module))  # fmt: skip
+                           self.client_pid, self.task_module, self.blocked))  # fmt: skip
 
     def for_attempt(self, attempt: int) -> ReplayTask:
         """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
         return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
                         self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
-                        self.client_pid, self.task_module)  # fmt: skip
+                        self.client_pid, self.task_module, self.blocked)  # fmt: skip
 
     def __call__(self, *inputs: Any) -> Any:
         if self.task_module is not None and self.task_module not in sys.modules:
@@ -180,7 +199,7 @@ class ReplayTask:
             first = self.attempts[0]
             occupy(first.duration, self.mode, first.cpu)
             self._fail(first.error_type, first.message)
-        occupy(self.duration, self.mode, self.cpu)
+        occupy(self.duration, self.mode, self.cpu, self.blocked)
         if self.failure is not None:
             self._fail(self.error_type, self.failure)
         return payload(self.output_bytes, self.output_kind)
@@ -203,10 +222,11 @@ def _rebuild(
     attempts: tuple[Attempt, ...],
     client_pid: int | None,
     module: str | None = None,
+    blocked: float | None = None,
 ) -> ReplayTask:
     return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
                       output_kind=output_kind, error_type=error_type, attempts=attempts,
-                      client_pid=client_pid, module=module)  # fmt: skip
+                      client_pid=client_pid, module=module, blocked=blocked)  # fmt: skip
 
 
 def _materialised(data: Any) -> Any:

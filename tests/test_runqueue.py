@@ -1,0 +1,66 @@
+"""Run-queue waits (schema 1.3): a task's contention is recorded apart from the CPU it
+used, and a replay rebuilds a task's wall time from its CPU and off-CPU time instead of
+copying it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tapstrace.engine import Engine, MemoryRecorder
+from tapstrace.engine.worker import _HAS_SCHEDSTAT
+from tapstrace.replay.plan import build_plan
+from tapstrace.replay.task import occupy
+from tests.conftest import build_executor
+from tests.replay.conftest import make_trace
+from tests.tasks import burn, sleep
+
+needs_schedstat = pytest.mark.skipif(not _HAS_SCHEDSTAT, reason="no /proc/thread-self/schedstat")
+
+
+@needs_schedstat
+def test_oversubscribed_workers_record_their_run_queue_wait() -> None:
+    """Twice as many busy worker processes as CPUs: each waits about as long in the run
+    queue as it runs, and CPU + run-queue wait make up its wall time."""
+    workers = 2 * (os.cpu_count() or 1)
+    recorder = MemoryRecorder()
+    with Engine(build_executor("process", max_processes=workers), recorder=recorder) as e:
+        e.wait([e.submit(sleep, 0.2) for _ in range(workers)])  # every worker started
+        e.wait([e.submit(burn, 0.4) for _ in range(workers)])
+    busy = [r for r in recorder.records if r.name == "burn"]
+    assert len(busy) == workers
+    for r in busy:
+        wall = r.ended - r.started
+        assert r.cpu_seconds == pytest.approx(0.4, abs=0.05)
+        assert r.runqueue_seconds is not None and r.runqueue_seconds >= 0
+        assert r.cpu_seconds + r.runqueue_seconds <= wall + 0.01
+    waited = sum(r.runqueue_seconds or 0.0 for r in busy)
+    assert waited >= 0.25 * sum(r.cpu_seconds for r in busy)  # ~1x when alone on the host
+    napped = [r for r in recorder.records if r.name == "sleep"]
+    assert all(r.runqueue_seconds is not None and r.runqueue_seconds < 0.1 for r in napped)
+
+
+def test_plan_takes_off_cpu_time_where_run_queue_waits_are_recorded() -> None:
+    rows = [
+        {"task_id": 0, "started": 0.0, "ended": 1.0, "cpu_seconds": 0.5, "runqueue_seconds": 0.3},
+        {"task_id": 1, "started": 0.0, "ended": 1.0, "cpu_seconds": 0.5},
+        {"task_id": 2, "started": 0.0, "ended": 1.0, "cpu_seconds": 0.9, "runqueue_seconds": 0.3},
+    ]  # fmt: skip
+    plan = build_plan(make_trace(rows), time_scale=2.0)
+    assert plan.blocked == [pytest.approx(0.4), None, 0.0]
+    assert build_plan(make_trace(rows), contention="copy").blocked == [None] * 3
+
+
+def test_rebuilt_task_uses_its_cpu_time_and_sleeps_its_off_cpu_time() -> None:
+    """A source task that took 5 s, of which 0.1 s CPU and 0.05 s blocked (the rest was
+    contention): the replayed task takes its CPU and its blocked time, not 5 s."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    occupy(5.0, "recorded", cpu=0.1, blocked=0.05)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    assert cpu >= 0.1
+    assert 0.15 <= wall < 2.5
+    wall = time.perf_counter()
+    occupy(0.3, "recorded", cpu=0.1)  # no run-queue wait recorded: the source wall time
+    assert time.perf_counter() - wall >= 0.3
