@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from tapstrace.cli.analyze import analyze
+from tapstrace.cli.calibrate import calibrate
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
 from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
+from tapstrace.cli.predict import predict
 from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
@@ -144,10 +146,16 @@ def _resolve(layers: list[Layer]) -> Any:
 
 
 @cli.command("list")
-@click.argument("kind", required=False, type=click.Choice(list(KIND_NAMES)))
+@click.argument("kind", required=False, type=click.Choice([*KIND_NAMES, "models"]))
 def list_plugins(kind: str | None) -> None:
-    """List the plugins (apps, executors, filters, transformers) and their parameters."""
+    """List the plugins (apps, executors, filters, transformers) and their parameters,
+    or the executor models saved by tapstrace calibrate (models)."""
     console = _console()
+    if kind == "models":
+        from tapstrace.cli.models import list_models
+
+        list_models(console)
+        return
     kinds = [KIND_NAMES[kind]] if kind else list(KIND_NAMES.values())
     for k in kinds:
         plugins = registry.plugins(k)
@@ -213,6 +221,8 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
 
 cli.add_command(replay)
 cli.add_command(convert)
+cli.add_command(calibrate)
+cli.add_command(predict)
 
 
 def main(argv: list[str] | None = None) -> None:
