@@ -138,6 +138,7 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         ("gap ms", "gap_ms", "{:.3f}"),
         ("no-op gap ms", "noop_gap_ms", "{:.3f}"),
         ("result ms", "result_ms", "{:.3f}"),
+        ("overrun ms", "execution_ms", "{:.3f}"),
         ("load", "load", "{:.2f}"),
     ]  # fmt: skip
     for title, _, _ in columns:
@@ -148,8 +149,8 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         )
     console.print(table)
     console.print(
-        f"execution overhead {model.execution_overhead * 1e3:.3f} ms; per MB: input "
-        f"{model.seconds_per_input_byte * 1e9:.2f} ms, result "
+        f"workers start {'on demand' if model.on_demand else 'with the executor'}; per MB: "
+        f"input {model.seconds_per_input_byte * 1e9:.2f} ms, result "
         f"{model.seconds_per_result_byte * 1e9:.2f} ms, output "
         f"{model.seconds_per_output_byte * 1e9:.2f} ms"
     )

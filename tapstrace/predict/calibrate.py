@@ -2,15 +2,19 @@
 
 For each worker count, a fresh executor runs, in order:
 
-1. ``startup``: 20 ms sleeping tasks, keeping twice as many queued as there are workers,
-   until every worker has taken one (or none has come up for a while): when each worker
-   came up, and the gap between tasks on a busy worker;
-2. ``noop``: a bag of no-op tasks submitted at once: the client's submission cost and
-   the scheduler's steady pace (its throughput ceiling);
-3. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
-4. ``chain``: 5 ms tasks each depending on the previous one: dependency hand-off (or
+1. ``startup``: one no-op task alone (how long a lone worker takes to come up), then
+   20 ms sleeping tasks, keeping twice as many queued as there are workers, until every
+   worker has taken one (or none has come up for a while): when each worker came up,
+   and whether workers start on demand;
+2. ``noop``: a bag of no-op tasks submitted at once: the client's submission cost, the
+   scheduler's steady pace (its throughput ceiling) and the gap between no-op tasks;
+3. ``busy``: a bag of sleeping tasks, long enough for the scheduler to keep up with
+   every worker (3 x workers x its pace): the gap between tasks on a busy worker, and
+   how much longer than asked a task runs;
+4. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
+5. ``chain``: 5 ms tasks each depending on the previous one: dependency hand-off (or
    engine) latency and the result's trip back;
-5. ``payload``: chains passing 10 kB to 4 MB from task to task: per-byte costs.
+6. ``payload``: chains passing 10 kB to 4 MB from task to task: per-byte costs.
 
 Tasks are replay tasks (tapstrace.replay.task) submitted by the replay's own submitter,
 so the model describes the executor as ``tapstrace replay`` drives it. Every workload is
@@ -57,7 +61,9 @@ _STARTED = TaskRecord._fields.index("started")
 
 #: Seconds each calibration task is asked to run, by task name.
 DURATIONS = {
+    "calibrate_cold": 0.0,
     "calibrate_startup": 0.02,
+    "calibrate_busy": 0.02,  # at least: longer where the scheduler is slow
     "calibrate_noop": 0.0,
     "calibrate_single": 0.0,
     "calibrate_chain": 0.005,
@@ -70,6 +76,7 @@ class Sizes:
     """How much each workload runs (``quick`` sizes are for tests)."""
 
     noop: int = 500
+    busy: int = 6  # tasks per worker
     singles: int = 20
     chain: int = 30
     payload_links: int = 5
@@ -78,7 +85,9 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(noop=150, singles=10, chain=12, payload_links=3, payloads=(10_000, 300_000))
+        return cls(
+            noop=150, busy=4, singles=10, chain=12, payload_links=3, payloads=(10_000, 300_000)
+        )
 
 
 def worker_field(config: ExecutorConfig) -> str:
@@ -151,10 +160,20 @@ class Calibration:
         self.sizes = sizes or Sizes()
         self.progress = progress or (lambda message: None)
         self.traces: list[Path] = []
+        # Once, before any executor starts: reading package versions takes a while, and
+        # a fresh executor's workers would come up meanwhile, unmeasured.
+        self.environment = environment()
         #: Whether the executor resolves dependencies itself (known once it is built).
         self.native: bool | None = None
 
-    def _metadata(self, config: ExecutorConfig, executor: Any, workload: str, run_id: str) -> Any:
+    def _metadata(
+        self,
+        config: ExecutorConfig,
+        executor: Any,
+        workload: str,
+        run_id: str,
+        durations: dict[str, float] | None = None,
+    ) -> Any:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         app = {"name": "calibration", "params": {"workload": workload}}
         run = {
@@ -166,9 +185,13 @@ class Calibration:
                 **executor.describe(),
             },
             "workers": executor.workers() or getattr(config, worker_field(config)),
-            "calibration": {"workload": workload, "durations": DURATIONS, "load": load},
+            "calibration": {
+                "workload": workload,
+                "durations": {**DURATIONS, **(durations or {})},
+                "load": load,
+            },
             "started_at": datetime.now().astimezone().isoformat(),
-            **environment(),
+            **self.environment,
         }
         params = config.model_dump(mode="json", exclude_none=True)
         toml = tomli_w.dumps({"app": app, "executor": {"name": type(config).name, **params}})
@@ -176,12 +199,19 @@ class Calibration:
 
     @contextlib.contextmanager
     def _recording(
-        self, switch: _Switch, config: ExecutorConfig, executor: Any, workload: str, workers: int
+        self,
+        switch: _Switch,
+        config: ExecutorConfig,
+        executor: Any,
+        workload: str,
+        workers: int,
+        durations: dict[str, float] | None = None,
     ) -> Iterator[None]:
         path = self.out / f"w{workers}-{workload}.arrow"
         path.unlink(missing_ok=True)
         run_id = uuid.uuid4().hex[:12]
-        writer = TraceWriter(path, self._metadata(config, executor, workload, run_id))
+        metadata = self._metadata(config, executor, workload, run_id, durations)
+        writer = TraceWriter(path, metadata)
         switch.writer = writer
         try:
             yield
@@ -211,7 +241,11 @@ class Calibration:
         with self._recording(switch, config, executor, "startup", n):
             self._startup(engine, switch, n)
         with self._recording(switch, config, executor, "noop", n):
-            submit_plan(engine, _plan("calibrate_noop", sizes.noop, 0.0))
+            outcome = submit_plan(engine, _plan("calibrate_noop", sizes.noop, 0.0))
+        pace = (outcome.makespan or 0.0) / max(1, sizes.noop)
+        busy = max(DURATIONS["calibrate_busy"], 3 * n * pace)
+        with self._recording(switch, config, executor, "busy", n, {"calibrate_busy": busy}):
+            submit_plan(engine, _plan("calibrate_busy", sizes.busy * n, busy))
         with self._recording(switch, config, executor, "single", n):
             for _ in range(sizes.singles):
                 engine.submit(ReplayTask("calibrate_single", 0.0, "sleep", 0)).result()
@@ -233,7 +267,8 @@ class Calibration:
 
     def _startup(self, engine: Engine, switch: _Switch, n: int) -> None:
         """Keep 2n sleeping tasks queued until all n workers have taken one (or none
-        has come up for a while), and at least 6n tasks have run."""
+        has come up for a while), and at least 2n tasks have run."""
+        engine.submit(ReplayTask("calibrate_cold", 0.0, "sleep", 0)).result()
         task = ReplayTask("calibrate_startup", DURATIONS["calibrate_startup"], "sleep", 0)
         pending: set[concurrent.futures.Future[Any]] = set()
         begin = time.monotonic()
@@ -250,7 +285,7 @@ class Calibration:
             with switch.lock:
                 seen, last_new = len(switch.workers), switch.last_new
             patience = max(2.0, 0.5 * (last_new - begin)) if seen else self.sizes.startup_timeout
-            if done >= 6 * n and (seen >= n or now - last_new > patience):
+            if done >= 2 * n and (seen >= n or now - last_new > patience):
                 break
             if now - begin > self.sizes.startup_timeout:
                 log.warning("calibration: %d of %d workers came up", seen, n)

@@ -39,7 +39,7 @@ from tapstrace.trace.reader import Trace
 from tapstrace.version import __version__
 
 #: ``metadata["calibration"]["workload"]`` values of calibration traces.
-WORKLOADS = ("startup", "noop", "chain", "single", "payload")
+WORKLOADS = ("startup", "noop", "busy", "chain", "single", "payload")
 #: Fewest input-byte spread (bytes) for a per-byte slope to be fitted.
 _MIN_SPREAD = 50_000
 
@@ -57,20 +57,26 @@ class Samples:
     result: list[np.ndarray] = field(default_factory=list)
     service: list[float] = field(default_factory=list)
     startup: list[list[float]] = field(default_factory=list)
+    execution: list[np.ndarray] = field(default_factory=list)
+    #: Cold probes: (alone, others) = a lone worker's start-up, and the start-ups of the
+    #: others when started together afterwards (seconds, less a launch).
+    cold: list[tuple[float, list[float]]] = field(default_factory=list)
     slots: list[int] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
+    #: Bytes beside each sample of launch, handoff, result and execution (input bytes
+    #: for the first two, output bytes for the others), for the per-byte costs.
+    launch_bytes: list[np.ndarray] = field(default_factory=list)
+    handoff_bytes: list[np.ndarray] = field(default_factory=list)
+    result_bytes: list[np.ndarray] = field(default_factory=list)
+    execution_bytes: list[np.ndarray] = field(default_factory=list)
 
 
-@dataclass
-class _Bytes:
-    """(bytes, seconds) pairs for the per-byte fits, over every worker count."""
-
-    inputs: list[np.ndarray] = field(default_factory=list)
-    launch: list[np.ndarray] = field(default_factory=list)
-    outputs: list[np.ndarray] = field(default_factory=list)
-    result: list[np.ndarray] = field(default_factory=list)
-    exec_outputs: list[np.ndarray] = field(default_factory=list)
-    exec_extra: list[np.ndarray] = field(default_factory=list)
+def _pairs(rows: pl.DataFrame, value: pl.Expr, size: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values (seconds) and the bytes beside them, rows with a value only."""
+    frame = rows.select(
+        value.cast(pl.Float64).alias("v"), pl.col(size).fill_null(0).cast(pl.Float64).alias("b")
+    ).filter(pl.col("v").is_not_null() & pl.col("v").is_finite())
+    return frame["v"].to_numpy(), frame["b"].to_numpy()
 
 
 def _seconds(column: str) -> pl.Expr:
@@ -155,17 +161,15 @@ USES = {
     "launch": ("single", "chain", "payload"),
     "handoff": ("chain", "payload"),
     "engine": ("chain", "payload"),
-    "gap": ("startup",),
+    "gap": ("busy",),
     "noop_gap": ("noop",),
     "result": ("single", "chain", "payload"),
     "startup": ("startup",),
 }
 
 
-def measure(
-    trace: Trace, samples: Samples, data: _Bytes, native: bool, requested: dict[str, float]
-) -> None:
-    """Add what ``trace`` shows to ``samples`` (its worker count's) and ``data``."""
+def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, float]) -> None:
+    """Add what ``trace`` shows to ``samples`` (those of its worker count)."""
     tasks = _tasks(trace)
     calibration = trace.metadata.get("calibration") or {}
     workload = calibration.get("workload")
@@ -184,21 +188,18 @@ def measure(
     if uses("launch"):
         roots = pl.col("parents_ended").is_null() if native else pl.lit(True)
         rows = tasks.filter(idle & roots)
-        launch = _array(rows, pl.col("started") - pl.col("dispatched"))
+        launch, size = _pairs(rows, pl.col("started") - pl.col("dispatched"), "input_bytes")
         samples.launch.append(launch)
-        if not native:
-            data.inputs.append(_array(rows, pl.col("input_bytes").fill_null(0)))
-            data.launch.append(launch)
+        samples.launch_bytes.append(size)
     if native and uses("handoff"):
         rows = tasks.filter(
             idle
             & pl.col("parents_ended").is_not_null()
             & (pl.col("parents_ended") >= pl.col("dispatched"))
         )
-        handoff = _array(rows, pl.col("started") - pl.col("parents_ended"))
+        handoff, size = _pairs(rows, pl.col("started") - pl.col("parents_ended"), "input_bytes")
         samples.handoff.append(handoff)
-        data.inputs.append(_array(rows, pl.col("input_bytes").fill_null(0)))
-        data.launch.append(handoff)
+        samples.handoff_bytes.append(size)
     if not native and uses("engine"):
         samples.engine.append(_array(tasks, pl.col("ready") - pl.col("parents_received")))
     backlog = tasks.with_columns(
@@ -214,19 +215,21 @@ def measure(
             _array(backlog.filter(noop if workload is None else pl.lit(True)), gap)
         )
     if uses("result"):
-        rows = tasks.filter(pl.col("received").is_not_null())
-        result = _array(rows, pl.col("received") - pl.col("ended"))
+        result, size = _pairs(tasks, pl.col("received") - pl.col("ended"), "output_bytes")
         samples.result.append(result)
-        data.outputs.append(_array(rows, pl.col("output_bytes").fill_null(0)))
-        data.result.append(result)
+        samples.result_bytes.append(size)
     if requested:
         sleeping = [name for name, seconds in requested.items() if seconds > 0]
         known = tasks.filter(pl.col("name").is_in(sleeping))
         asked = known["name"].replace_strict(
             {k: requested[k] for k in sleeping}, return_dtype=pl.Float64
         )
-        data.exec_extra.append((known["ended"] - known["started"] - asked).to_numpy())
-        data.exec_outputs.append(known["output_bytes"].fill_null(0).cast(pl.Float64).to_numpy())
+        known = known.with_columns(asked.alias("asked"))
+        extra, size = _pairs(
+            known, pl.col("ended") - pl.col("started") - pl.col("asked"), "output_bytes"
+        )
+        samples.execution.append(extra)
+        samples.execution_bytes.append(size)
     diffs = np.diff(np.sort(_array(tasks, pl.col("submitted"))))
     starts = _array(tasks, pl.col("started"))
     if workload is None:
@@ -242,7 +245,7 @@ def measure(
         if pace is not None:
             samples.service.append(pace)
     if workload == "startup":
-        _startup(tasks, samples)
+        _cold_startup(tasks, samples)
         samples.slots.append(tasks["worker"].n_unique())
     load = calibration.get("load")
     if isinstance(load, int | float):
@@ -254,6 +257,23 @@ def _startup(tasks: pl.DataFrame, samples: Samples) -> None:
     starts = tasks.group_by("worker").agg(pl.col("started").min())["started"].to_numpy()
     if first is not None and starts.size:
         samples.startup.append(sorted(float(v) for v in starts - first))
+
+
+def _cold_startup(tasks: pl.DataFrame, samples: Samples) -> None:
+    """A calibration start-up probe: one task alone on the fresh executor
+    (``calibrate_cold``), then a bag that keeps every worker busy."""
+    cold = tasks.filter(pl.col("name") == "calibrate_cold")
+    bag = tasks.filter(pl.col("name") != "calibrate_cold")
+    if cold.height != 1 or bag.height == 0:
+        _startup(tasks, samples)
+        return
+    t0: float = cold["submitted"].item(0)
+    alone: float = cold["started"].item(0) - t0
+    t_bag: float = bag["submitted"].min()  # type: ignore[assignment]
+    first = tasks.group_by("worker").agg(pl.col("started").min())
+    samples.startup.append(sorted(float(v) - t0 for v in first["started"]))
+    others = first.filter(pl.col("worker") != cold["worker"][0])["started"].to_numpy()
+    samples.cold.append((alone, sorted(float(v) - t_bag for v in others)))
 
 
 def _slope(x: list[np.ndarray], y: list[np.ndarray]) -> float:
@@ -308,23 +328,35 @@ def fit_model(
         votes = [v for t in traces if (v := native_dependencies(_tasks(t))) is not None]
         native = sum(votes) * 2 > len(votes) if votes else False
     by_workers: dict[int, Samples] = defaultdict(Samples)
-    data = _Bytes()
     for trace in traces:
         calibration = trace.metadata.get("calibration") or {}
         requested = {str(k): float(v) for k, v in (calibration.get("durations") or {}).items()}
-        measure(trace, by_workers[_workers(trace)], data, native, requested)
-    fits = [_worker_fit(workers, s) for workers, s in sorted(by_workers.items())]
-    extra = _join(data.exec_extra)
+        measure(trace, by_workers[_workers(trace)], native, requested)
+    groups = list(by_workers.values())
+
+    def slope(values: str) -> float:
+        return _slope(
+            [b for g in groups for b in getattr(g, f"{values}_bytes")],
+            [v for g in groups for v in getattr(g, values)],
+        )
+
+    slopes = {
+        "launch": 0.0 if native else slope("launch"),
+        "handoff": slope("handoff") if native else 0.0,
+        "result": slope("result"),
+        "execution": slope("execution"),
+    }
+    fits = [_worker_fit(w, s, slopes) for w, s in sorted(by_workers.items())]
     first = traces[0]
     recorded = first.metadata.get("executor") or {}
     return ExecutorModel(
         executor=executor,
         params=params if params is not None else dict(recorded.get("params") or {}),
         native_dependencies=native,
-        execution_overhead=max(0.0, float(np.median(extra))) if extra.size else 0.0,
-        seconds_per_output_byte=_slope(data.exec_outputs, data.exec_extra),
-        seconds_per_input_byte=_slope(data.inputs, data.launch),
-        seconds_per_result_byte=_slope(data.outputs, data.result),
+        on_demand=_on_demand(list(by_workers.values())),
+        seconds_per_output_byte=slopes["execution"],
+        seconds_per_input_byte=slopes["handoff" if native else "launch"],
+        seconds_per_result_byte=slopes["result"],
         fits=fits,
         source=source or {"kind": "traces", "traces": [str(t.path) for t in traces]},
         created=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -332,6 +364,19 @@ def fit_model(
         cpu_count=first.metadata.get("cpu_count") or os.cpu_count(),
         tapstrace_version=__version__,
     )
+
+
+def _on_demand(groups: list[Samples]) -> bool:
+    """Whether workers start when tasks demand them: in the cold probes, the workers
+    started after the lone one took about as long again (rather than being up
+    already). Decided by the majority of probes with more than one worker."""
+    votes = [
+        float(np.mean(others)) > 0.5 * alone
+        for s in groups
+        for alone, others in s.cold
+        if others and alone > 0.02
+    ]
+    return sum(votes) * 2 > len(votes) if votes else False
 
 
 def _distribution(parts: list[np.ndarray], fallback: float = 0.0) -> Distribution:
@@ -342,8 +387,15 @@ def _distribution(parts: list[np.ndarray], fallback: float = 0.0) -> Distributio
     return Distribution.of(np.maximum(values, 0.0))
 
 
-def _worker_fit(workers: int, s: Samples) -> WorkerFit:
-    launch = _distribution(s.launch)
+def _less_bytes(s: Samples, name: str, per_byte: float) -> list[np.ndarray]:
+    """The samples of ``name`` less their per-byte cost (the simulator adds it back)."""
+    return [
+        v - per_byte * b for v, b in zip(getattr(s, name), getattr(s, f"{name}_bytes"), strict=True)
+    ]
+
+
+def _worker_fit(workers: int, s: Samples, slopes: dict[str, float]) -> WorkerFit:
+    launch = _distribution(_less_bytes(s, "launch", slopes["launch"]))
     startup: list[float] = []
     if s.startup:
         # Each curve less a launch (the slot was up a launch before its first start),
@@ -358,17 +410,30 @@ def _worker_fit(workers: int, s: Samples) -> WorkerFit:
             for c in curves
         ]
         startup = [float(v) for v in np.median(np.vstack(resampled), axis=0)]
+    spawn = step = 0.0
+    if s.cold:
+        spawn = max(0.0, float(np.median([a for a, _ in s.cold])) - launch.median)
+        steps = []
+        for alone, others in s.cold:
+            if len(others) > 1:
+                # The simulator starts the j-th of m at spawn + j * step: match the mean.
+                mean = float(np.mean(others)) - launch.median
+                steps.append(2 * (mean - (alone - launch.median)) / (len(others) - 1))
+        step = max(0.0, float(np.median(steps))) if steps else 0.0
     return WorkerFit(
         workers=workers,
         submit=_distribution(s.submit),
         service=float(np.median(s.service)) if s.service else 0.0,
         launch=launch,
-        handoff=_distribution(s.handoff, launch.median),
+        handoff=_distribution(_less_bytes(s, "handoff", slopes["handoff"]), launch.median),
         engine=_distribution(s.engine),
         gap=_distribution(s.gap),
         noop_gap=_distribution(s.noop_gap, _distribution(s.gap).median),
-        result=_distribution(s.result),
+        result=_distribution(_less_bytes(s, "result", slopes["result"])),
+        execution=_distribution(_less_bytes(s, "execution", slopes["execution"])),
         startup=startup,
+        spawn=spawn,
+        spawn_step=step,
         load=float(np.mean(s.loads)) if s.loads else None,
     )
 
@@ -390,6 +455,8 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "gap_ms": f.gap.median * 1e3,
                 "noop_gap_ms": f.noop_gap.median * 1e3,
                 "result_ms": f.result.median * 1e3,
+                "execution_ms": f.execution.median * 1e3,
+                "spawn_s": f.spawn,
                 "startup_s": max(f.startup, default=0.0),
                 "load": f.load,
             }

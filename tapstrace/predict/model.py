@@ -129,8 +129,13 @@ class WorkerFit(BaseModel):
         noop_gap: the same after a task that did no work (asked to run 0 s): no
             waking up from a sleep.
         result: from a task's end to its result at the client.
-        startup: when each worker slot took its first task, seconds after the first
-            submission, sorted (a fresh executor; empty when unknown).
+        execution: how much longer than asked a task runs (a sleep's overshoot, the
+            worker's wrapper); tasks asked to run 0 s do not pay it.
+        startup: when each worker slot comes up, seconds after the first submission,
+            sorted (a fresh executor; empty when unknown).
+        spawn: executors that start workers on demand: seconds until a worker started
+            alone takes its first task.
+        spawn_step: ... plus this much for each other worker starting at the same time.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -144,12 +149,15 @@ class WorkerFit(BaseModel):
     gap: Distribution
     noop_gap: Distribution
     result: Distribution
+    execution: Distribution = Field(default_factory=lambda: Distribution.fixed(0.0))
     startup: list[float] = Field(default_factory=list)
+    spawn: float = Field(0.0, ge=0)
+    spawn_step: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
 
 
-_DISTRIBUTIONS = ("submit", "launch", "handoff", "engine", "gap", "noop_gap", "result")
+_DISTRIBUTIONS = ("submit", "launch", "handoff", "engine", "gap", "noop_gap", "result", "execution")
 
 
 def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
@@ -163,7 +171,8 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     values: dict[str, Any] = {
         name: _blend(getattr(a, name), getattr(b, name), w) for name in _DISTRIBUTIONS
     }
-    values["service"] = (1 - w) * a.service + w * b.service
+    for name in ("service", "spawn", "spawn_step"):
+        values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)
 
@@ -194,8 +203,8 @@ class ExecutorModel(BaseModel):
         executor: the executor's registry name; ``params`` its configuration.
         native_dependencies: the executor resolves dependencies itself (data moves
             worker to worker; a child waits for its parents' ends, not their results).
-        execution_overhead: seconds added to every task's execution (wrapper, the
-            sleep's overshoot).
+        on_demand: the executor starts a worker when a task finds none idle (process
+            pools, Ray) rather than all of them at once (Dask, Parsl).
         seconds_per_output_byte: execution time per byte the task returns (making and
             serialising the payload on the worker).
         seconds_per_input_byte: added to launch or hand-off per byte the task receives.
@@ -210,7 +219,7 @@ class ExecutorModel(BaseModel):
     executor: str
     params: dict[str, Any] = Field(default_factory=dict)
     native_dependencies: bool = False
-    execution_overhead: float = 0.0
+    on_demand: bool = False
     seconds_per_output_byte: float = Field(0.0, ge=0)
     seconds_per_input_byte: float = Field(0.0, ge=0)
     seconds_per_result_byte: float = Field(0.0, ge=0)

@@ -75,8 +75,8 @@ class Parameters:
     native: bool
     service: float
     startup: list[float]
+    on_demand: bool
     fit: WorkerFit
-    execution_overhead: float
     per_output_byte: float
     per_input_byte: float
     per_result_byte: float
@@ -90,8 +90,8 @@ class Parameters:
             native=model.native_dependencies,
             service=fit.service,
             startup=[] if warm else fit.startup,
+            on_demand=model.on_demand and not warm,
             fit=fit,
-            execution_overhead=model.execution_overhead,
             per_output_byte=model.seconds_per_output_byte,
             per_input_byte=model.seconds_per_input_byte,
             per_result_byte=model.seconds_per_result_byte,
@@ -120,11 +120,11 @@ def simulate(
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
     durations = (
         asked
-        + np.where(asked > 0, params.execution_overhead, 0.0)
+        + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
         + workload.outputs * params.per_output_byte
     )
     noop = (asked == 0).tolist()
-    retry_cost = fit.result.median + fit.launch.median + params.execution_overhead
+    retry_cost = fit.result.median + fit.launch.median + fit.execution.median
     for i, tries in enumerate(workload.retries):
         if tries:
             durations[i] += sum(tries) + len(tries) * retry_cost
@@ -170,19 +170,31 @@ def simulate(
     pop = heapq.heappop
     fifo: deque[int] = deque()
     startup = params.startup
-    offsets = [startup[k] if k < len(startup) else 0.0 for k in range(nslots)]
-    idle = [(offsets[k], k) for k in range(nslots)]
-    heapq.heapify(idle)
-    # Slot start-up events: codes below -n (task codes are >= -n).
-    heap.extend((offsets[k], -n - 1 - k) for k in range(nslots) if offsets[k] > 0)
-    heapq.heapify(heap)
+    on_demand = params.on_demand
+    spawn, spawn_step = fit.spawn, fit.spawn_step
+    born = 0  # on demand: slots started so far
+    spawning = 0  # ... and not up yet
+    idle: list[tuple[float, int]] = []
+    if not on_demand:
+        # Every slot comes up at its offset; start-up events have codes below -n.
+        offsets = [startup[k] if k < len(startup) else 0.0 for k in range(nslots)]
+        idle = [(offsets[k], k) for k in range(nslots)]
+        heap.extend((offsets[k], -n - 1 - k) for k in range(nslots) if offsets[k] > 0)
+        heapq.heapify(idle)
+        heapq.heapify(heap)
     last_end = [-_INF] * nslots  # when each slot's latest task ended
     last_noop = [False] * nslots  # whether that task did no work
     sched_next = 0.0
 
     def dispatch(now: float) -> None:
         """Hand queued tasks to free slots (FIFO, one per ``service`` seconds)."""
-        nonlocal sched_next
+        nonlocal sched_next, born, spawning
+        if on_demand and (not idle or idle[0][0] > now):
+            # No worker idle: start one per queued task, as many as the executor has.
+            while born < nslots and spawning < len(fifo):
+                push(heap, (now + spawn + spawn_step * spawning, -n - 1 - born))
+                born += 1
+                spawning += 1
         while fifo and idle:
             if idle[0][0] > now:  # the next free slot has not come up yet
                 return
@@ -278,6 +290,9 @@ def simulate(
             if code >= -n:  # a task whose parents' results reached the engine
                 RUN[code + n] = now
                 fifo.append(code + n)
+            elif on_demand:  # a worker started on demand came up
+                spawning -= 1
+                push(idle, (now, -n - 1 - code))
             dispatch(now)  # or a slot came up
             continue
         i = code

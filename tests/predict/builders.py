@@ -56,6 +56,9 @@ def fixed_model(
     noop_gap: float | None = None,
     result: float = 0.0,
     startup: list[float] | None = None,
+    execution: float = 0.0,
+    spawn: float = 0.0,
+    spawn_step: float = 0.0,
     **extra: Any,
 ) -> ExecutorModel:
     """A model whose latencies are constants, at one worker count."""
@@ -69,6 +72,9 @@ def fixed_model(
         gap=Distribution.fixed(gap),
         noop_gap=Distribution.fixed(gap if noop_gap is None else noop_gap),
         result=Distribution.fixed(result),
+        execution=Distribution.fixed(execution),
         startup=startup or [],
+        spawn=spawn,
+        spawn_step=spawn_step,
     )
     return ExecutorModel(executor="paper", native_dependencies=native, fits=[fit], **extra)

@@ -121,3 +121,23 @@ def test_interval_comes_from_the_distributions() -> None:
     assert p.makespan == pytest.approx(50 * 0.11 + 49 * 0.01, rel=0.02)
     assert [s for s in p.makespans] == predict(work, model, 1, samples=5, seed=1).makespans
     assert p.schedule.status.tolist() == [OK] * 50
+
+
+def test_workers_started_on_demand() -> None:
+    """A process pool starts a worker when a task finds none idle: a chain needs only
+    one (up after 0.5 s); a bag of 3 on 4 workers starts 3 at once, each 0.25 s later
+    than the one before."""
+    chain = workload([1.0] * 3, [[], [0], [1]])
+    model = fixed_model(workers=4, spawn=0.5, spawn_step=0.25, on_demand=True)
+    s = run(chain, model, workers=4)
+    assert s.started.tolist() == pytest.approx([0.5, 1.5, 2.5])
+    assert set(s.slot.tolist()) == {0}
+    bag = run(workload([1.0] * 3), model, workers=4)
+    assert sorted(bag.started.tolist()) == pytest.approx([0.5, 0.75, 1.0])
+    assert len(set(bag.slot.tolist())) == 3
+
+
+def test_execution_overhead_only_for_tasks_that_run() -> None:
+    work = workload([1.0, 0.0, 1.0])
+    s = run(work, fixed_model(execution=0.1))
+    assert (s.ended - s.started).tolist() == pytest.approx([1.1, 0.0, 1.1])

@@ -1,0 +1,373 @@
+"""How close is ``tapstrace predict`` to a real replay? Predict, then measure.
+
+For each executor (a child process each, so one crash or leak cannot spoil the next):
+
+1. calibrate it live (``tapstrace.predict.calibrate``) at --calibrate-workers;
+2. for the shipped app traces and three synthetic shapes (a bag of short tasks, a random
+   layered DAG, a chain), at each of --workers: predict the makespan with the model,
+   then replay the trace for real (``tapstrace.replay.replay``, sleep mode, the same
+   --time-scale; long traces are scaled down to about --budget seconds of work), and
+   compare; the naive bound max(critical path, work / workers) is printed beside it;
+3. the scheduler-throughput experiment: bags of no-op tasks (after warm-up tasks that
+   start the workers) at --throughput-workers, predicted against measured tasks/s.
+
+Prints one table per experiment with the load average of each measurement, then the
+median and worst |error| per executor, and writes CSVs and figures to --out.
+
+    python benchmarks/predict_accuracy.py [--executors thread,process,dask,ray,parsl]
+        [--workers 1,2,4,8,16] [--calibrate-workers 1,2,4,8,16]
+        [--throughput-workers 1,2,3,4,6,8,12,16] [--traces cholesky,fedlearn,...]
+        [--shapes bag,random,chain] [--budget 4] [--out benchmarks/results/predict_accuracy]
+    python benchmarks/predict_accuracy.py --quick   # a reduced run while developing
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tapstrace.formats.frame import Columns
+from tapstrace.formats.save import save
+from tapstrace.trace.reader import Trace, read_trace
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_TRACES = ("cholesky", "docking", "failures", "fedlearn", "mapreduce", "moldesign", "montage")
+SHAPES = ("bag", "random", "chain")
+LIBRARY = {"dask": "distributed", "ray": "ray", "parsl": "parsl"}
+#: Executor settings beyond the worker count: Parsl caps workers at cores / cores_per_worker,
+#: so sleeping workers beyond the 2 cores need a small share each.
+BASE_PARAMS: dict[str, dict[str, Any]] = {"parsl": {"cores_per_worker": 0.01}}
+T0 = 1_800_000_000.0
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+# -- synthetic traces -----------------------------------------------------------------
+
+
+def _write(columns: Columns, name: str, out: Path) -> Path:
+    trace = Trace(
+        tasks=columns.frame(),
+        metadata={
+            "run_id": name,
+            "app": {"name": name, "params": {}},
+            "executor": {"name": "synthetic", "params": {}},
+            "workers": 1,
+        },
+    )
+    path = out / f"{name}.arrow"
+    path.unlink(missing_ok=True)
+    return save(trace, path, "arrow")
+
+
+def _task(columns: Columns, i: int, name: str, duration: float, parents: list[int],
+          output: int = 0, warmup: bool = False) -> None:  # fmt: skip
+    inputs = 0
+    columns.add(task_id=i, name=name, parents=parents, status="ok", submitted=T0, ready=T0,
+                dispatched=T0, started=T0, ended=T0 + duration, received=T0 + duration,
+                input_bytes=inputs, output_bytes=output, warmup=warmup)  # fmt: skip
+
+
+def shape_trace(shape: str, out: Path) -> Path:
+    """A synthetic trace: ``bag`` (400 x 5 ms), ``random`` (a layered DAG of 8 x 16
+    tasks, lognormal 20 ms, 10 kB outputs) or ``chain`` (60 x 10 ms)."""
+    rng = np.random.default_rng(7)
+    columns = Columns(f"shape-{shape}")
+    if shape == "bag":
+        for i in range(400):
+            _task(columns, i, "short", 0.005, [])
+    elif shape == "chain":
+        for i in range(60):
+            _task(columns, i, "link", 0.01, [i - 1] if i else [], output=1000)
+    else:
+        width, depth = 16, 8
+        durations = rng.lognormal(np.log(0.02) - 0.125, 0.5, width * depth)
+        for layer in range(depth):
+            for k in range(width):
+                i = layer * width + k
+                parents: list[int] = []
+                if layer:
+                    above = list(range((layer - 1) * width, layer * width))
+                    mask = rng.random(width) < 0.2
+                    mask[rng.integers(width)] = True
+                    parents = [p for p, keep in zip(above, mask, strict=True) if keep]
+                _task(columns, i, f"layer{layer}", float(durations[i]), parents, output=10_000)
+    return _write(columns, f"shape-{shape}", out)
+
+
+def noop_bag_trace(workers: int, tasks: int, out: Path) -> Path:
+    """``tasks`` no-op tasks (0 s: the replay does not even sleep) after 3 x workers
+    warm-up tasks of 50 ms that start the workers (not in the makespan)."""
+    columns = Columns(f"noop-{workers}")
+    warm = 3 * workers
+    for i in range(warm):
+        _task(columns, i, "warmup", 0.05, [], warmup=True)
+    for i in range(tasks):
+        _task(columns, warm + i, "noop", 0.0, [])
+    return _write(columns, f"noop-bag-w{workers}", out)
+
+
+# -- one executor (a child process) ---------------------------------------------------
+
+
+def _critical_path(trace: Trace) -> float:
+    from tapstrace.analysis import metrics
+
+    return float(metrics.critical_path(metrics.prepare(trace)).length_s or 0.0)
+
+
+def run_executor(name: str, args: argparse.Namespace) -> None:
+    """Calibrate ``name``, then predict and replay every trace; JSON lines to stdout."""
+    from tapstrace.plugins import registry
+    from tapstrace.predict.calibrate import Sizes, calibrate, with_workers
+    from tapstrace.predict.prediction import predict
+    from tapstrace.predict.workload import from_trace
+    from tapstrace.replay import replay
+
+    logging.basicConfig(level=logging.ERROR)
+    out: Path = args.out
+    config = registry.get("executor", name)(**BASE_PARAMS.get(name, {}))
+    cal_workers = [int(w) for w in args.calibrate_workers.split(",")]
+    began = time.perf_counter()
+    before = load()
+    model, _ = calibrate(config, cal_workers, out / "calibration" / name,
+                         sizes=Sizes.quick() if args.quick else None)  # fmt: skip
+    model.save(out / "models" / f"{name}.json")
+    emit({"kind": "calibration", "executor": name, "seconds": time.perf_counter() - began,
+          "load_before": before, "load_after": load()})  # fmt: skip
+
+    def measure(path: Path, scale: float, workers: int) -> tuple[float | None, float]:
+        params = with_workers(config, workers).model_dump(mode="json")
+        at = load()
+        result = replay(path, name, params, mode="sleep", time_scale=scale,
+                        runs_dir=out / "runs", traces_dir=out / "runs")  # fmt: skip
+        return result.makespan_s, at
+
+    for label, path, scale in traces(args):
+        trace = read_trace(path, warn=False)
+        work = from_trace(trace, time_scale=scale)
+        path_s = _critical_path(trace) * scale
+        for workers in [int(w) for w in args.workers.split(",")]:
+            p = predict(work, model, workers, samples=5)
+            measured, at = measure(path, scale, workers)
+            low, high = p.interval
+            emit({"kind": "accuracy", "executor": name, "trace": label, "workers": workers,
+                  "tasks": len(work) - work.warmup, "time_scale": scale,
+                  "work_s": work.work, "critical_path_s": path_s,
+                  "naive_s": max(path_s, work.work / workers), "predicted_s": p.makespan,
+                  "low_s": low, "high_s": high, "measured_s": measured, "load": at,
+                  "startup_s": p.facts["startup_s"]})  # fmt: skip
+    for workers in [int(w) for w in args.throughput_workers.split(",")]:
+        path = noop_bag_trace(workers, args.throughput_tasks, out / "shapes")
+        work = from_trace(read_trace(path, warn=False))
+        p = predict(work, model, workers, samples=5)
+        measured, at = measure(path, 1.0, workers)
+        n = args.throughput_tasks
+        emit({"kind": "throughput", "executor": name, "workers": workers, "tasks": n,
+              "predicted_per_s": n / p.makespan,
+              "measured_per_s": n / measured if measured else None, "load": at,
+              "calibrated": workers in cal_workers})  # fmt: skip
+
+
+def emit(row: dict[str, Any]) -> None:
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+def traces(args: argparse.Namespace) -> list[tuple[str, Path, float]]:
+    """(label, path, time scale) of every trace to measure."""
+    found = []
+    names = [t for t in args.traces.split(",") if t] if args.traces else []
+    for name in names:
+        path = ROOT / "traces" / f"{name}.arrow"
+        trace = read_trace(path, warn=False)
+        from tapstrace.predict.workload import from_trace
+
+        work = from_trace(trace).work
+        scale = min(1.0, args.budget / work) if work else 1.0
+        found.append((name, path, round(scale, 4)))
+    for shape in [s for s in args.shapes.split(",") if s]:
+        found.append((f"shape-{shape}", shape_trace(shape, args.out / "shapes"), 1.0))
+    return found
+
+
+# -- the parent: run the children, print tables ---------------------------------------
+
+
+def available(names: list[str]) -> tuple[list[str], list[str]]:
+    ok, skipped = [], []
+    for name in names:
+        library = LIBRARY.get(name)
+        if library and importlib.util.find_spec(library) is None:
+            skipped.append(f"{name}: {library} is not installed")
+        else:
+            ok.append(name)
+    return ok, skipped
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:+.1f}%"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--executors", default="thread,process,dask,ray,parsl")
+    parser.add_argument("--workers", default="1,2,4,8,16")
+    parser.add_argument("--calibrate-workers", default="1,2,4,8,16")
+    parser.add_argument("--throughput-workers", default="1,2,3,4,6,8,12,16")
+    parser.add_argument("--throughput-tasks", type=int, default=1000)
+    parser.add_argument("--traces", default=",".join(APP_TRACES))
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--budget", type=float, default=4.0,
+                        help="scale traces down to about this many seconds of work")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/predict_accuracy")
+    parser.add_argument("--quick", action="store_true", help="a reduced run for development")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # child: one executor
+    args = parser.parse_args()
+    if args.quick:
+        args.workers = "1,4"
+        args.calibrate_workers = "1,4"
+        args.throughput_workers = "1,2,4"
+        args.throughput_tasks = 300
+        args.traces = "cholesky,fedlearn"
+        args.budget = 1.5
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    if args.one:
+        run_executor(args.one, args)
+        return
+    names, skipped = available(args.executors.split(","))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    for reason in skipped:
+        print(f"skipped {reason}")
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        command = [sys.executable, __file__, "--one", name, *sys.argv[1:]]
+        child = subprocess.run(command, capture_output=True, text=True)
+        got = [json.loads(line[7:]) for line in child.stdout.splitlines()
+               if line.startswith("RESULT ")]  # fmt: skip
+        if child.returncode:
+            tail = child.stderr.strip().splitlines()[-3:]
+            print(f"{name}: child failed ({child.returncode}): {' | '.join(tail)}")
+        rows += got
+        for row in got:
+            if row["kind"] == "calibration":
+                loads = f"{row['load_before']:.2f} -> {row['load_after']:.2f}"
+                print(f"{name}: calibrated in {row['seconds']:.0f} s (load {loads})", flush=True)
+    report(rows, args.out)
+
+
+def report(rows: list[dict[str, Any]], out: Path) -> None:
+    accuracy = [r for r in rows if r["kind"] == "accuracy" and r["measured_s"]]
+    for r in accuracy:
+        r["error"] = (r["predicted_s"] - r["measured_s"]) / r["measured_s"]
+        r["naive_error"] = (r["naive_s"] - r["measured_s"]) / r["measured_s"]
+    print(f"\n{'trace':<18}{'executor':<9}{'w':>3}{'measured':>10}{'predicted':>11}"
+          f"{'interval':>17}{'error':>9}{'naive':>9}{'naive err':>10}{'load':>6}")  # fmt: skip
+    for r in accuracy:
+        print(f"{r['trace']:<18}{r['executor']:<9}{r['workers']:>3}{r['measured_s']:>9.3f}s"
+              f"{r['predicted_s']:>10.3f}s{r['low_s']:>8.3f}-{r['high_s']:<7.3f}"
+              f"{percent(r['error']):>9}{r['naive_s']:>8.3f}s{percent(r['naive_error']):>10}"
+              f"{r['load']:>6.2f}")  # fmt: skip
+    print(f"\n{'executor':<10}{'runs':>5}{'median |err|':>14}{'worst |err|':>13}"
+          f"{'naive median':>14}{'within 10%':>12}")  # fmt: skip
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in accuracy:
+        groups.setdefault(r["executor"], []).append(r)
+    groups["all"] = accuracy
+    for name, group in groups.items():
+        if not group:
+            continue
+        errors = [abs(r["error"]) for r in group]
+        naive = [abs(r["naive_error"]) for r in group]
+        within = sum(e <= 0.10 for e in errors)
+        print(f"{name:<10}{len(group):>5}{statistics.median(errors) * 100:>13.1f}%"
+              f"{max(errors) * 100:>12.1f}%{statistics.median(naive) * 100:>13.1f}%"
+              f"{within:>8}/{len(group)}")  # fmt: skip
+    throughput = [r for r in rows if r["kind"] == "throughput" and r["measured_per_s"]]
+    if throughput:
+        print(f"\n{'executor':<10}{'workers':>8}{'measured/s':>12}{'predicted/s':>13}"
+              f"{'error':>9}{'calibrated':>12}{'load':>6}")  # fmt: skip
+        for r in throughput:
+            r["error"] = (r["predicted_per_s"] - r["measured_per_s"]) / r["measured_per_s"]
+            print(f"{r['executor']:<10}{r['workers']:>8}{r['measured_per_s']:>12.0f}"
+                  f"{r['predicted_per_s']:>13.0f}{percent(r['error']):>9}"
+                  f"{'yes' if r['calibrated'] else 'no':>12}{r['load']:>6.2f}")  # fmt: skip
+    for kind, table in (("accuracy", accuracy), ("throughput", throughput)):
+        if table:
+            with open(out / f"{kind}.csv", "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(table[0]))
+                writer.writeheader()
+                writer.writerows(table)
+    if accuracy:
+        figure(accuracy, throughput, out)
+    print(
+        f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"CSVs, models and figures in {out}"
+    )
+
+
+def figure(accuracy: list[dict[str, Any]], throughput: list[dict[str, Any]], out: Path) -> None:
+    """predicted vs measured makespan (log-log, y = x) and throughput by workers."""
+    import altair as alt
+    import vl_convert as vlc
+
+    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    points = (
+        alt.Chart(alt.Data(values=accuracy))
+        .mark_point()
+        .encode(
+            x=alt.X("measured_s:Q", scale=alt.Scale(type="log"), title="measured makespan (s)"),
+            y=alt.Y("predicted_s:Q", scale=alt.Scale(type="log"), title="predicted makespan (s)"),
+            color=alt.Color("executor:N"),
+            shape=alt.Shape("trace:N"),
+        )
+    )
+    lo = min(min(r["measured_s"], r["predicted_s"]) for r in accuracy)
+    hi = max(max(r["measured_s"], r["predicted_s"]) for r in accuracy)
+    diagonal = (
+        alt.Chart(alt.Data(values=[{"x": lo, "y": lo}, {"x": hi, "y": hi}]))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x="x:Q", y="y:Q")
+    )
+    chart = (points + diagonal).properties(width=420, height=420, title="predict vs replay")
+    (out / "accuracy.png").write_bytes(
+        vlc.vegalite_to_png(chart.to_dict(), vl_version=version, scale=2)
+    )
+    if throughput:
+        long = [{**r, "series": s, "per_s": r[f"{s}_per_s"]} for r in throughput
+                for s in ("measured", "predicted")]  # fmt: skip
+        lines = (
+            alt.Chart(alt.Data(values=long))
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("workers:Q", scale=alt.Scale(type="log", base=2)),
+                y=alt.Y("per_s:Q", title="no-op tasks/s", scale=alt.Scale(type="log")),
+                color="executor:N",
+                strokeDash="series:N",
+            )
+            .properties(width=420, height=320, title="scheduler throughput")
+        )
+        (out / "throughput.png").write_bytes(
+            vlc.vegalite_to_png(lines.to_dict(), vl_version=version, scale=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
