@@ -61,10 +61,12 @@ class SyntheticConfig(AppConfig):
 
     name: ClassVar[str] = "synthetic"
 
-    structure: Literal["bag", "diamond", "reduce", "sequential", "random"] = Field(
+    structure: Literal["bag", "diamond", "reduce", "sequential", "random", "rounds"] = Field(
         "bag",
         description="Graph shape: bag (independent tasks), diamond (1 -> tasks -> 1), "
-        "reduce (tasks -> 1), sequential (a chain), random (layered DAG: width x depth).",
+        "reduce (tasks -> 1), sequential (a chain), random (layered DAG: width x depth), "
+        "rounds (a TaPS-style client: depth rounds of width tasks; after each round the "
+        "client waits for it and works client-seconds before the next).",
     )
     tasks: int = Field(
         200, ge=1, description="Tasks (bag, sequential; the fan of diamond, reduce)."
@@ -72,8 +74,14 @@ class SyntheticConfig(AppConfig):
     max_in_flight: int | None = Field(
         None, ge=1, description="bag: most tasks submitted and not finished at once."
     )
-    width: int = Field(16, ge=1, description="random: tasks per layer.")
-    depth: int = Field(8, ge=1, description="random: number of layers.")
+    width: int = Field(16, ge=1, description="random, rounds: tasks per layer or round.")
+    depth: int = Field(8, ge=1, description="random, rounds: number of layers or rounds.")
+    client_seconds: float = Field(
+        0.0, ge=0, le=3600, description="rounds: client work after each round, in seconds."
+    )
+    client_mode: Literal["sleep", "spin"] = Field(
+        "spin", description="rounds: the client's work sleeps or spins its CPU."
+    )
     edge_probability: float = Field(
         0.2, ge=0, le=1, description="random: chance of an edge from each task of the layer above."
     )
@@ -168,6 +176,29 @@ class SyntheticApp(App):
             for d, s in zip(durations[1:-1], sizes[1:-1], strict=True)
         ]
         return [source, *fan, self._task(engine, durations[-1], sizes[-1], *fan)]
+
+    def _rounds(self, engine: Engine) -> list[TaskFuture]:
+        """Rounds of independent tasks; the client waits for each round (as_completed in
+        odd rounds, wait in even ones), then works before submitting the next."""
+        c = self.config
+        durations, sizes = self._sizes(c.width * c.depth)
+        futures: list[TaskFuture] = []
+        for layer in range(c.depth):
+            batch = [
+                self._task(engine, durations[k], sizes[k])
+                for k in range(layer * c.width, (layer + 1) * c.width)
+            ]
+            futures.extend(batch)
+            if layer == c.depth - 1:
+                break
+            if layer % 2:
+                for future in engine.as_completed(batch):
+                    future.result()
+            else:
+                engine.wait(batch)
+            with engine.client_phase("plan next round"):
+                occupy(c.client_seconds, c.client_mode)
+        return futures
 
     def _random(self, engine: Engine) -> list[TaskFuture]:
         c = self.config

@@ -1,5 +1,12 @@
 """Replay fidelity and replay dispatch rate, measured side by side in one run.
 
+Apps (--apps): for every reference app at a size that runs 5-60 s here, record it live on
+executor A (--source, default process), replay A's trace on A (--repeats times, median),
+and for every other executor B: run the app live on B and replay A's trace on B. Prints
+the makespan errors (replay - live) / live and writes a CSV and every trace under
+benchmarks/results/replay_fidelity/ (goals: same executor <= 5 % for every app; other
+executors <= 10 % median, <= 20 % worst).
+
 Fidelity: for every registered executor (or --executors), record the synthetic app in
 several DAG shapes with tasks of 20-100 ms, replay each trace on the executor that
 recorded it, and print the makespan error (replay - source) / source (goal: |error| <= 5 %).
@@ -9,6 +16,8 @@ the replay driver alone (engine stubbed out), the concurrent.futures pool alone,
 Engine.submit loop, and full replays (a bag and a DAG) -- so it shows whether the replay
 driver or the engine under it is the bottleneck (goal: >= 20k tasks/s).
 
+    .venv/bin/python benchmarks/replay_fidelity.py --apps
+    .venv/bin/python benchmarks/replay_fidelity.py --apps cholesky,mapreduce --executors thread,dask
     .venv/bin/python benchmarks/replay_fidelity.py
     .venv/bin/python benchmarks/replay_fidelity.py --executors thread,process --rounds 5
     .venv/bin/python benchmarks/replay_fidelity.py --skip-fidelity --profile
@@ -51,6 +60,28 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 TASKS = {"duration": "normal", "mean_seconds": 0.055, "std_seconds": 0.015,
          "output_bytes": 10_000, "warmup_tasks": 4}  # fmt: skip
+
+#: Reference apps at sizes that run 5-60 s on 2 cores with 2 workers.
+APPS: dict[str, dict[str, Any]] = {
+    "cholesky": {"matrix_size": 5120, "block_size": 512},
+    "mapreduce": {"files": 192, "words_per_file": 50_000},
+    "fedlearn": {"clients": 16, "rounds": 20, "epochs": 40},
+    "failures": {"base": "cholesky", "base_config": {"matrix_size": 4096, "block_size": 512},
+                 "rate": 0.1},
+    "montage": {"tiles_x": 4, "tiles_y": 4},
+    "moldesign": {"search_budget": 48},
+    "docking": {"library_size": 200, "num_iterations": 2, "exhaustiveness": 2},
+}  # fmt: skip
+#: Each executor with two workers, so live runs on different executors compare.
+WORKERS: dict[str, dict[str, Any]] = {
+    "thread": {"max_threads": 2},
+    "process": {"max_processes": 2},
+    "dask": {"workers": 2, "threads_per_worker": 1},
+    "ray": {"num_cpus": 2},
+    "parsl": {"workers": 2},
+    "parsl-thread": {"max_threads": 2},
+}
+RESULTS = Path(__file__).parent / "results" / "replay_fidelity"
 
 
 def _record(executor: str, shape: str, seed: int, work: Path) -> Path:
@@ -95,6 +126,104 @@ def fidelity(executors: list[str], shapes: list[str], repeat: int) -> None:
               f"max {max(errors) * 100:.1f} % over {len(errors)} replays")  # fmt: skip
 
 
+# -- apps: replay against live runs --------------------------------------------------
+
+
+def _live(app: str, executor: str, trace: Path, work: Path) -> float | None:
+    """Run ``app`` live on ``executor``, recording ``trace``; its makespan."""
+    spec = RunSpec(
+        app=registry.get("app", app)(**APPS[app]),  # type: ignore[arg-type]
+        executor=registry.get("executor", executor)(**WORKERS.get(executor, {})),  # type: ignore[arg-type]
+        engine=EngineOptions(retries=1 if app == "failures" else 0),
+        run=RunOptions(record=True, trace=trace, runs_dir=work / "runs"),
+    )
+    execute(spec)
+    return _makespan(trace)
+
+
+def _makespan(trace: Path) -> float | None:
+    """First submission to last result over the non-warm-up tasks (as replay reports)."""
+    from tapstrace.replay.plan import build_plan
+    from tapstrace.trace.reader import read_trace
+
+    return build_plan(read_trace(trace, warn=False)).source_makespan
+
+
+def _replayed(source: Path, executor: str, trace: Path, work: Path, mode: str) -> float | None:
+    result = replay(source, executor, WORKERS.get(executor, {}), trace_path=trace,
+                    runs_dir=work / "runs", mode=mode)  # fmt: skip
+    return result.makespan_s
+
+
+def _error(replayed: float | None, live: float | None) -> float | None:
+    return None if replayed is None or not live else (replayed - live) / live
+
+
+def _pct(value: float | None) -> str:
+    return "      -" if value is None else f"{value * 100:+6.1f}%"
+
+
+def apps_fidelity(
+    apps: list[str], source: str, executors: list[str], repeats: int, mode: str, out: Path
+) -> None:
+    """Record each app on ``source``; replay on it and on every other executor beside a
+    live run there; print and save the errors."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rows: list[dict[str, Any]] = []
+    print(f"replay fidelity of the apps: recorded on {source}, replayed with --mode {mode} "
+          f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}); error = (replay - live) "
+          f"/ live")  # fmt: skip
+    print(f"{'app':<10} {'executor':<13} {'live s':>8} {'replay s':>9} {'error':>8}")
+    for app in apps:
+        work = out / f"{stamp}-{app}"
+        try:
+            recorded = work / f"{app}-{source}-live.arrow"
+            live = _live(app, source, recorded, work)
+        except Exception as exc:
+            print(f"{app:<10} {source:<13} live run failed: {type(exc).__name__}: {exc}")
+            continue
+        for executor in [source, *[e for e in executors if e != source]]:
+            try:
+                reference = live
+                if executor != source:
+                    reference = _live(app, executor, work / f"{app}-{executor}-live.arrow", work)
+                times = [
+                    _replayed(recorded, executor,
+                              work / f"{app}-{source}-on-{executor}-{k}.arrow", work, mode)
+                    for k in range(repeats if executor == source else 1)
+                ]  # fmt: skip
+            except Exception as exc:
+                print(f"{app:<10} {executor:<13} failed: {type(exc).__name__}: {exc}", flush=True)
+                continue
+            known = [t for t in times if t is not None]
+            replayed = statistics.median(known) if known else None
+            error = _error(replayed, reference)
+            rows.append({"app": app, "source": source, "executor": executor,
+                         "live_s": reference, "replay_s": replayed, "error": error,
+                         "replays": len(known), "mode": mode,
+                         "load": round(os.getloadavg()[0], 2)})  # fmt: skip
+            label = executor + (" (same)" if executor == source else "")
+            print(f"{app:<10} {label:<13} {reference or 0:>8.2f} {replayed or 0:>9.2f} "
+                  f"{_pct(error)}", flush=True)  # fmt: skip
+    if not rows:
+        return
+    with open(out / f"{stamp}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    same = [abs(r["error"]) for r in rows if r["executor"] == source and r["error"] is not None]
+    other = [abs(r["error"]) for r in rows if r["executor"] != source and r["error"] is not None]
+    if same:
+        print(f"same executor: worst |error| {max(same) * 100:.1f} % (goal <= 5 %)")
+    if other:
+        print(f"other executors: median |error| {statistics.median(other) * 100:.1f} % "
+              f"(goal <= 10 %), worst {max(other) * 100:.1f} % (goal <= 20 %)")  # fmt: skip
+    print(f"CSV and traces: {out}")
+
+
 # -- dispatch rate -------------------------------------------------------------------
 
 
@@ -132,7 +261,7 @@ class _Done:
 
 
 class _StubEngine:
-    def submit_source(self, source: str, fn: Any, *args: Any) -> _Done:
+    def submit_task(self, fn: Any, args: Any = (), kwargs: Any = None, **options: Any) -> _Done:
         return _Done()
 
 
@@ -205,6 +334,12 @@ def rate(n: int, threads: int, rounds: int, profile: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executors", help="comma-separated (default: every registered one)")
+    parser.add_argument("--apps", nargs="?", const=",".join(APPS), default=None,
+                        help="measure the reference apps (comma-separated; default all) "
+                        "against live runs instead of the synthetic shapes")  # fmt: skip
+    parser.add_argument("--source", default="process", help="--apps: executor that records")
+    parser.add_argument("--repeats", type=int, default=3, help="--apps: same-executor replays")
+    parser.add_argument("--mode", default="recorded", help="--apps: replay mode")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated DAG shapes")
     parser.add_argument("--repeat", type=int, default=1, help="replays per executor and shape")
     parser.add_argument("--rate-tasks", type=int, default=20_000)
@@ -219,6 +354,13 @@ def main() -> None:
         executors = args.executors.split(",")
     else:
         executors = [n for n in registry.plugins("executor") if n not in REMOTE]
+    if args.apps:
+        if not args.executors:
+            executors = [e for e in ("process", "thread", "dask", "ray", "parsl")
+                         if e in registry.plugins("executor")]  # fmt: skip
+        apps_fidelity(args.apps.split(","), args.source, executors, args.repeats, args.mode,
+                      RESULTS)  # fmt: skip
+        return
     if not args.skip_fidelity:
         fidelity(executors, args.shapes.split(","), args.repeat)
     if not args.skip_rate:

@@ -117,5 +117,6 @@ class Campaign:
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         parts: list[Any] = [engine.submit(predict, model, chunk, self.threads) for chunk in chunks]
         predictions = np.concatenate([np.asarray(p.result(), dtype=float) for p in parts])
-        order = np.argsort(-predictions if self.maximize else predictions, kind="stable")
-        return [(candidates[i], float(predictions[i])) for i in order[: self.batch_size]]
+        with engine.client_phase("choose next batch"):
+            order = np.argsort(-predictions if self.maximize else predictions, kind="stable")
+            return [(candidates[i], float(predictions[i])) for i in order[: self.batch_size]]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ALL_COMPLETED, Future
+from concurrent.futures._base import DoneAndNotDoneFutures
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +107,21 @@ class FailureInjectingEngine:
 
     # Engine.map only calls self.submit, so it serves here as it is.
     map = Engine.map
-    as_completed = staticmethod(Engine.as_completed)
-    wait = staticmethod(Engine.wait)
+
+    def as_completed(
+        self, futures: Iterable[Future[Any]], timeout: float | None = None
+    ) -> Iterator[Future[Any]]:
+        """The engine's ``as_completed`` (the client's waits are recorded)."""
+        return self.engine.as_completed(futures, timeout)
+
+    def wait(
+        self,
+        futures: Iterable[Future[Any]],
+        timeout: float | None = None,
+        return_when: str = ALL_COMPLETED,
+    ) -> DoneAndNotDoneFutures[Any]:
+        """The engine's ``wait`` (the client's waits are recorded)."""
+        return self.engine.wait(futures, timeout, return_when)
 
     @contextlib.contextmanager
     def warmup(self) -> Iterator[None]:

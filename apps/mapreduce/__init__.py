@@ -110,7 +110,8 @@ class MapReduceApp(App):
 
     def run(self, engine: Engine, run_dir: Path) -> None:
         c = self.config
-        self.files = self._input(run_dir)
+        with engine.client_phase("prepare input"):
+            self.files = self._input(run_dir)
         paths = [str(p.resolve()) for p in self.files]
         start = time.perf_counter()
         chunks = [paths[i : i + c.files_per_map] for i in range(0, len(paths), c.files_per_map)]

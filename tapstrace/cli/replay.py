@@ -17,12 +17,22 @@ from tapstrace.config.layers import load_toml_layer, resolve
 _FIELDS = (
     ("--format", "format"),
     ("--mode", "mode"),
+    ("--client-time", "client_time"),
+    ("--client-flow", "client_flow"),
     ("--time-scale", "time_scale"),
     ("--data-scale", "data_scale"),
     ("--limit", "limit"),
     ("--failures", "failures"),
     ("--max-in-flight", "max_in_flight"),
 )
+
+
+_FLOW = {
+    "recorded": "client control flow: recorded (waits and client time re-enacted)",
+    "inferred": "client control flow: inferred from submit and receive times (docs/replay.md)",
+    "absent": "client control flow: absent in the source (tasks submitted as early as the "
+    "DAG allows)",
+}
 
 
 def _percent(value: float | None) -> str:
@@ -48,8 +58,21 @@ def _percent(value: float | None) -> str:
 )
 @click.option(
     "--mode",
-    type=click.Choice(["sleep", "spin"]),
-    help="sleep, or spin the CPU (contention studies) [default: sleep].",
+    type=click.Choice(["recorded", "sleep", "spin"]),
+    help="recorded: spin for each task's recorded CPU time, sleep the rest; sleep; or "
+    "spin the CPU for the whole time [default: recorded].",
+)
+@click.option(
+    "--client-flow",
+    type=click.Choice(["auto", "infer", "none"]),
+    help="Client pacing: the recorded control flow (auto), else inferred from submit and "
+    "receive times (infer), or none [default: auto].",
+)
+@click.option(
+    "--client-time",
+    type=click.Choice(["keep", "scale", "zero"]),
+    help="Recorded client time between submissions: scale with --time-scale, keep, or "
+    "zero [default: scale].",
 )
 @click.option("--time-scale", metavar="F", help="Multiply execution times by F [default: 1].")
 @click.option("--data-scale", metavar="F", help="Multiply data sizes by F [default: 1].")
@@ -149,6 +172,7 @@ def replay(
     click.echo(line)
     if plan.skipped:
         click.echo(f"left out {plan.skipped} source tasks (--limit, --failures skip)")
+    click.echo(_FLOW[plan.flow])
     click.echo(f"run directory: {result.run_dir}")
     if result.trace is not None:
         click.echo(f"trace: {result.trace}")

@@ -15,6 +15,7 @@ import contextlib
 import enum
 import functools
 import itertools
+import os
 import threading
 import time
 import traceback
@@ -22,10 +23,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from tapstrace.engine.client import NO_FLOW, ClientFlow
 from tapstrace.engine.dataflow import collect_call, replace_call
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
-from tapstrace.engine.record import Recorder, Row, Status
+from tapstrace.engine.record import Recorder, Row, Status, TaskRecord
 from tapstrace.engine.sizes import SizeMode
 from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
 
@@ -46,6 +48,7 @@ class _Task:
     __slots__ = (
         "args",
         "attempt",
+        "client",
         "data",
         "dispatched",
         "executor_future",
@@ -53,11 +56,13 @@ class _Task:
         "future",
         "id",
         "kwargs",
+        "module",
         "name",
         "native",
         "parent_futures",
         "parents",
         "ready",
+        "retries",
         "source_id",
         "state",
         "submitted",
@@ -65,11 +70,14 @@ class _Task:
         "warmup",
     )
 
-    def __init__(self, task_id: int, fn: Callable[..., Any], future: TaskFuture) -> None:
+    def __init__(
+        self, task_id: int, fn: Callable[..., Any], future: TaskFuture, module: str | None
+    ) -> None:
         self.id = task_id
         self.fn = fn
         self.future = future
         self.name = future.name
+        self.module = module
         self.attempt = 1
         self.state = _State.WAITING
         self.args: tuple[Any, ...] = ()
@@ -85,6 +93,9 @@ class _Task:
         self.warmup = False
         self.source_id: str | None = None
         self.data: _DataState | None = None
+        #: Control parents, client, busy and busy-CPU seconds (tapstrace.engine.client).
+        self.client: tuple[tuple[int, ...], float | None, float | None, float | None] = NO_FLOW
+        self.retries = 0
 
 
 class _DataState:
@@ -100,23 +111,28 @@ class _DataState:
 
 
 _NO_REPORT: tuple[None, ...] = (None,) * len(WorkerReport._fields)  # nothing measured
+_peek_exception = concurrent.futures.Future.exception  # not a client wait (see client.py)
+_peek_result = concurrent.futures.Future.result
 
 
-def _task_name(fn: Callable[..., Any]) -> str:
+def _task_name(fn: Callable[..., Any]) -> tuple[str, str | None]:
+    """The name and module of a task function (``task_module`` where a stand-in, such
+    as a replayed task, names the module of the function it stands for)."""
     while isinstance(fn, functools.partial):
         fn = fn.func
-    return getattr(fn, "__name__", type(fn).__name__)
+    module = getattr(fn, "task_module", None) or getattr(fn, "__module__", None)
+    return getattr(fn, "__name__", type(fn).__name__), module
 
 
 def _value(future: TaskFuture) -> Any:
     """What a child receives for a done parent: its result as the executor carried it
     (with out-of-band references, so the data never passes through the client)."""
     carried = future.carried
-    return future.result() if carried is None else carried
+    return _peek_result(future) if carried is None else carried
 
 
 def _failed(future: TaskFuture) -> bool:
-    return future.done() and (future.cancelled() or future.exception() is not None)
+    return future.done() and (future.cancelled() or _peek_exception(future) is not None)
 
 
 class Engine:
@@ -135,6 +151,8 @@ class Engine:
             retries, where an executor does them, show as extra attempts too).
         size_mode: how input/output bytes are measured: ``fast``, ``pickle`` or ``off``.
         run_id: identifier written into every record; a random one by default.
+        client_flow: record the client's control flow (waits, client time: schema 1.2);
+            by default, whenever there is a recorder.
     """
 
     def __init__(
@@ -147,6 +165,7 @@ class Engine:
         retries: int = 0,
         size_mode: SizeMode = "fast",
         run_id: str | None = None,
+        client_flow: bool | None = None,
     ) -> None:
         self.executor = executor
         self.recorder = recorder
@@ -166,6 +185,9 @@ class Engine:
         self._worker_id = executor.worker_id_function()
         self._listeners: list[Callable[[Row], None]] = []
         self._on_pool_future = self._pool_future_done  # one bound method for all tasks
+        if client_flow is None:
+            client_flow = recorder is not None
+        self._flow: ClientFlow | None = ClientFlow() if client_flow else None
         self.submitted = 0
         self.finished = 0
 
@@ -184,15 +206,50 @@ class Engine:
         """
         return self._submit(fn, args, kwargs, source_id)
 
+    def submit_task(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        source_id: str | None = None,
+        retries: int | None = None,
+    ) -> TaskFuture:
+        """``submit`` with explicit arguments and per-task options: ``source_id`` as in
+        :meth:`submit_source`, ``retries`` instead of the engine's (replay re-enacts the
+        source's attempts with it)."""
+        return self._submit(fn, args, kwargs or {}, source_id, retries)
+
     def _submit(
         self,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         source_id: str | None,
+        retries: int | None = None,
     ) -> TaskFuture:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
+        flow = self._flow
+        if flow is None:
+            return self._enter(fn, args, kwargs, source_id, retries, NO_FLOW)
+        client = flow.submission()
+        if client is NO_FLOW:  # another thread than the client's
+            return self._enter(fn, args, kwargs, source_id, retries, client)
+        try:
+            return self._enter(fn, args, kwargs, source_id, retries, client)
+        finally:
+            flow.submitted()
+
+    def _enter(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        source_id: str | None,
+        retries: int | None,
+        client: tuple[tuple[int, ...], float | None, float | None, float | None],
+    ) -> TaskFuture:
         submitted = time.time()
         data = None
         if self.data is not None:  # move arguments out of band; TaskFutures stay
@@ -200,12 +257,15 @@ class Engine:
             args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
             data = _DataState(time.perf_counter() - t0)
         task_id = next(self._ids)
-        future = TaskFuture(self, task_id, _task_name(fn))
-        task = _Task(task_id, fn, future)
+        name, module = _task_name(fn)
+        future = TaskFuture(self, task_id, name)
+        task = _Task(task_id, fn, future, module)
         task.submitted = submitted
         task.data = data
         task.warmup = self._warmup
         task.source_id = source_id
+        task.client = client
+        task.retries = self.retries if retries is None else retries
         task.args = args
         task.kwargs = kwargs
         parents: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
@@ -251,21 +311,53 @@ class Engine:
 
         return results()
 
-    @staticmethod
     def as_completed(
-        futures: Iterable[concurrent.futures.Future[Any]], timeout: float | None = None
+        self, futures: Iterable[concurrent.futures.Future[Any]], timeout: float | None = None
     ) -> Iterator[concurrent.futures.Future[Any]]:
-        """``concurrent.futures.as_completed`` (TaskFutures are real Futures)."""
-        return concurrent.futures.as_completed(futures, timeout)
+        """``concurrent.futures.as_completed``; each future it yields counts as observed
+        by the client (its waits are recorded, schema 1.2)."""
+        found = concurrent.futures.as_completed(futures, timeout)
+        flow = self._flow
+        return found if flow is None else self._observe_each(found, flow)
 
     @staticmethod
+    def _observe_each(
+        found: Iterator[concurrent.futures.Future[Any]], flow: ClientFlow
+    ) -> Iterator[concurrent.futures.Future[Any]]:
+        while True:
+            blocked = flow.block_started()
+            try:
+                future = next(found)
+            except StopIteration:
+                if blocked:
+                    flow.block_ended(())
+                return
+            except BaseException:  # a TimeoutError, a KeyboardInterrupt
+                if blocked:
+                    flow.block_ended(())
+                raise
+            if blocked:
+                flow.block_ended((future,) if isinstance(future, TaskFuture) else ())
+            yield future
+
     def wait(
+        self,
         futures: Iterable[concurrent.futures.Future[Any]],
         timeout: float | None = None,
         return_when: str = concurrent.futures.ALL_COMPLETED,
     ) -> concurrent.futures._base.DoneAndNotDoneFutures[Any]:
-        """``concurrent.futures.wait``."""
-        return concurrent.futures.wait(futures, timeout, return_when)
+        """``concurrent.futures.wait``; the futures it returns done count as observed by
+        the client (schema 1.2)."""
+        flow = self._flow
+        if flow is None or not flow.block_started():
+            return concurrent.futures.wait(futures, timeout, return_when)
+        done: Iterable[Any] = ()
+        try:
+            result = concurrent.futures.wait(futures, timeout, return_when)
+            done = result.done
+            return result
+        finally:
+            flow.block_ended(f for f in done if isinstance(f, TaskFuture))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting tasks, optionally cancel pending ones, and shut the executor down.
@@ -311,8 +403,30 @@ class Engine:
         finally:
             self._warmup = previous
 
+    @contextlib.contextmanager
+    def client_phase(self, name: str) -> Iterator[None]:
+        """Mark client work (training a surrogate, choosing the next batch): the block is
+        recorded as a client-phase row (kind ``client``) that analyses draw in the
+        client's lane. It goes to the recorder only: listeners see task records."""
+        recorder = self.recorder
+        if recorder is None:
+            yield
+            return
+        start, cpu = time.time(), time.thread_time()
+        try:
+            yield
+        finally:
+            end, cpu = time.time(), time.thread_time() - cpu
+            record = TaskRecord(
+                self.run_id, next(self._ids), name, (), 1, Status.OK.value,
+                submitted=start, ready=start, dispatched=start, started=start, ended=end,
+                received=end, worker_pid=os.getpid(), worker_id="client", warmup=self._warmup,
+                kind="client", cpu_seconds=cpu,
+            )  # fmt: skip
+            recorder.record(tuple(record))
+
     def add_listener(self, listener: Callable[[Row], None]) -> None:
-        """Call ``listener(row)`` for every record, a plain tuple in TaskRecord field order
+        """Call ``listener(row)`` for every task record, a plain tuple in TaskRecord field order
         (``TaskRecord._make(row)`` names the fields). Runs on executor callback threads:
         keep it short."""
         self._listeners.append(listener)
@@ -328,7 +442,7 @@ class Engine:
         """Whether the executor can take this task's parents as native futures."""
         ex = self.executor
         # Engine-side retries would leave children holding a failed attempt's future.
-        if not ex.native_dependencies or self.retries:
+        if not ex.native_dependencies or self.retries or task.retries:
             return False
         if not ex.native_nested:
             top = {id(a) for a in task.args} | {id(v) for v in task.kwargs.values()}
@@ -338,12 +452,12 @@ class Engine:
             if parent.engine is not self:
                 return False
             if parent.done():
-                if parent.cancelled() or parent.exception() is not None:
+                if parent.cancelled() or _peek_exception(parent) is not None:
                     return False  # the waiting path records the dependency failure
                 continue
             active = self._active.get(parent.task_id)
             # A parent still waiting for its own parents has no executor future yet.
-            if active is None or active.executor_future is None:
+            if active is None or active.executor_future is None or active.retries:
                 return False
         return True
 
@@ -357,7 +471,7 @@ class Engine:
         with self._lock:
             if task.state is not _State.WAITING:
                 return
-            failed = parent.cancelled() or parent.exception() is not None
+            failed = parent.cancelled() or _peek_exception(parent) is not None
             if not failed:
                 task.waiting -= 1
                 if task.waiting:
@@ -496,11 +610,15 @@ class Engine:
             user_exc: BaseException = exc.cause if exc.cause is not None else exc
         else:
             report, error, user_exc = None, (type(exc).__qualname__, str(exc)), exc
-        retry = task.attempt <= self.retries and not self._closed
+        retry = task.attempt <= task.retries and not self._closed
         self._finish(task, Status.FAILED, received, report, error=error, exception=user_exc,
                      final=not retry)  # fmt: skip
         if retry:
             task.attempt += 1
+            # A callable may vary by attempt (replay fails the attempts the source failed).
+            for_attempt = getattr(task.fn, "for_attempt", None)
+            if for_attempt is not None:
+                task.fn = for_attempt(task.attempt)
             self._dispatch(task)
 
     def _finish(
@@ -530,7 +648,7 @@ class Engine:
         if report is None:
             report = _NO_REPORT
         (started, ended, host, pid, worker_id, in_bytes, out_bytes, resolve_s, transform_s, oob,
-         inband_in, inband_out) = report  # fmt: skip
+         inband_in, inband_out, cpu, in_kind, out_kind) = report  # fmt: skip
         data = task.data
         if data is None:
             client_transform = client_resolve = None
@@ -542,12 +660,9 @@ class Engine:
             error_message, task.submitted, ready, task.dispatched, started, ended, received,
             host, pid, worker_id, in_bytes, out_bytes, oob, transform_s, resolve_s, task.warmup,
             task.source_id, inband_in, inband_out, client_transform, client_resolve,
+            "task", cpu, in_kind, out_kind, *task.client, task.module,
         )  # fmt: skip
-        if self.recorder is not None:
-            self.recorder.record(row)
-        if self._listeners:
-            for listener in self._listeners:
-                listener(row)
+        self._emit(row)
         if not final:
             return
         future = task.future
@@ -565,6 +680,13 @@ class Engine:
             future.mark_cancelled()
         else:
             future.set_exception(exception or RuntimeError(error[1] if error else status.value))
+
+    def _emit(self, row: Row) -> None:
+        if self.recorder is not None:
+            self.recorder.record(row)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(row)
 
     def _cancel(self, future: TaskFuture) -> bool:
         task = self._active.get(future.task_id)

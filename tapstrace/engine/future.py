@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 from typing import TYPE_CHECKING, Any
 
+from tapstrace.engine.client import ObservedWaiters
+
 if TYPE_CHECKING:
     from tapstrace.engine.engine import Engine
 
@@ -32,6 +34,8 @@ class TaskFuture(concurrent.futures.Future[Any]):
     #: The result as the executor carried it, when it holds out-of-band references
     #: (tapstrace.data): dependent tasks get this instead of the resolved result.
     carried: Any = None
+    #: The client has observed this future done (tapstrace.engine.client).
+    _seen: bool = False
 
     def __init__(self, engine: Engine, task_id: int, name: str) -> None:
         super().__init__()
@@ -40,6 +44,29 @@ class TaskFuture(concurrent.futures.Future[Any]):
         self.name = name
         #: Wall-clock time the client received the final result (None until then).
         self.received: float | None = None
+        flow = engine._flow
+        if flow is not None:
+            self._waiters = ObservedWaiters(flow)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The task's value (waits for it); the client's wait is recorded (schema 1.2)."""
+        flow = self.engine._flow
+        if flow is None or self._seen or not flow.block_started():
+            return super().result(timeout)
+        try:
+            return super().result(timeout)
+        finally:
+            flow.block_ended((self,))
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The task's exception or None (waits for it); recorded like ``result``."""
+        flow = self.engine._flow
+        if flow is None or self._seen or not flow.block_started():
+            return super().exception(timeout)
+        try:
+            return super().exception(timeout)
+        finally:
+            flow.block_ended((self,))
 
     def cancel(self) -> bool:
         """Cancel the task if it has not started; its children then fail."""

@@ -59,12 +59,23 @@ class TaskRecord(NamedTuple):
     inband_output_bytes: int | None = None
     client_transform_seconds: float | None = None
     client_resolve_seconds: float | None = None
+    kind: str = "task"  # or "client": a client phase (Engine.client_phase)
+    cpu_seconds: float | None = None
+    input_kind: str | None = None
+    output_kind: str | None = None
+    control_parents: tuple[int, ...] = ()
+    client_seconds: float | None = None
+    client_busy_seconds: float | None = None
+    client_cpu_seconds: float | None = None
+    module: str | None = None  # the task function's module (replay imports it)
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.
 Row = tuple[Any, ...]
 #: Index of ``status`` in a Row.
 STATUS = TaskRecord._fields.index("status")
+#: Index of ``kind`` in a Row (``task``, or ``client`` for a client phase).
+KIND = TaskRecord._fields.index("kind")
 
 
 class Recorder(Protocol):
@@ -74,13 +85,17 @@ class Recorder(Protocol):
 
 
 class MemoryRecorder:
-    """Keeps records in a list: for tests and for programs that analyse in-process."""
+    """Keeps records in lists: for tests and for programs that analyse in-process.
+
+    ``records`` holds the task records, ``phases`` the client phases (kind ``client``).
+    """
 
     def __init__(self) -> None:
         self.records: list[TaskRecord] = []
+        self.phases: list[TaskRecord] = []
         self._lock = threading.Lock()
 
     def record(self, row: Row) -> None:
         record = TaskRecord._make(row)
         with self._lock:
-            self.records.append(record)
+            (self.records if row[KIND] == "task" else self.phases).append(record)

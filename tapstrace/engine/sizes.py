@@ -9,6 +9,7 @@ list costs microseconds, not a full walk.
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import sys
 from typing import Any, Literal
@@ -75,6 +76,55 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
     if mode == "pickle":
         return _pickled_size(obj)
     return sys.getsizeof(obj)
+
+
+#: Coarse payload kinds (schema 1.2 ``input_kind``/``output_kind``): they (de)serialise
+#: at very different costs per byte, so replay makes payloads of the recorded kind.
+PayloadKind = Literal["bytes", "array", "object", "none"]
+_BYTES = (bytes, bytearray, memoryview, str)
+_CONTAINERS = (list, tuple, set, frozenset)
+_PEEK = 8
+
+
+def kind_of(obj: Any) -> PayloadKind:
+    """The coarse kind of a payload: ``bytes`` (bytes-like and text), ``array`` (anything
+    with an integer ``nbytes``: numpy, Arrow), ``none`` or ``object`` (other Python
+    objects). A container takes the kind of its first items when they all share one
+    bytes or array kind (a list of tiles is an array payload)."""
+    kind = type(obj)
+    if obj is None:
+        return "none"
+    if kind in _BYTES:
+        return "bytes"
+    if kind in _SCALARS:
+        return "object"
+    if kind in _CONTAINERS or kind is dict:
+        items = list(itertools.islice(obj.values() if kind is dict else obj, _PEEK))
+        kinds = {kind_of(item) for item in items}
+        if len(kinds) == 1 and (only := kinds.pop()) in ("bytes", "array"):
+            return only
+        return "object"
+    if kind in _OPAQUE:
+        return "object"
+    return "array" if isinstance(getattr(obj, "nbytes", None), int) else "object"
+
+
+def args_profile(
+    args: tuple[Any, ...], kwargs: dict[str, Any], mode: SizeMode
+) -> tuple[int | None, PayloadKind | None]:
+    """Total size of a call's arguments and the kind of its largest one (sizes None
+    when measurement is off; kind None without arguments)."""
+    if mode == "off":
+        return None, None
+    total = 0
+    largest = -1
+    chosen: Any = None
+    for value in itertools.chain(args, kwargs.values()):
+        size = sizeof(value, mode)
+        total += size
+        if size > largest:
+            largest, chosen = size, value
+    return total, (kind_of(chosen) if largest >= 0 else None)
 
 
 def args_size(args: tuple[Any, ...], kwargs: dict[str, Any], mode: SizeMode) -> int | None:

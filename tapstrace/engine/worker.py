@@ -16,9 +16,12 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from tapstrace.engine.dataflow import collect_call, replace_call
-from tapstrace.engine.sizes import SizeMode, args_size, sizeof
+from tapstrace.engine.sizes import SizeMode, args_profile, args_size, kind_of, sizeof
 
 _HOST = socket.gethostname()
+#: CPU time of the calling thread: what the task itself used, not its neighbours in a
+#: thread pool (BLAS threads a task starts are not counted; apps limit them to one).
+_thread_time = time.thread_time
 
 
 class WorkerReport(NamedTuple):
@@ -39,6 +42,9 @@ class WorkerReport(NamedTuple):
     oob_bytes: int | None = None
     inband_input_bytes: int | None = None
     inband_output_bytes: int | None = None
+    cpu_seconds: float | None = None
+    input_kind: str | None = None
+    output_kind: str | None = None
 
 
 class TaskResult:
@@ -154,15 +160,18 @@ class TaskWrapper:
             t0 = time.perf_counter()
             args, kwargs, oob_in = self.data.resolve_call(args, kwargs)
             resolve_seconds = time.perf_counter() - t0
-        input_bytes = args_size(args, kwargs, self.size_mode)
+        input_bytes, input_kind = args_profile(args, kwargs, self.size_mode)
         started = time.time()
+        cpu = _thread_time()
         try:
             value = self.fn(*args, **kwargs)
         except (Exception, SystemExit) as exc:
+            cpu = _thread_time() - cpu
             ended = time.time()
             report: tuple[Any, ...] = (
                 started, ended, _HOST, os.getpid(), worker_id, input_bytes, None,
                 resolve_seconds, None, oob_in if self.data is not None else None, inband_in, None,
+                cpu, input_kind, None,
             )  # fmt: skip
             raise TaskFailed(
                 self.task_id,
@@ -172,8 +181,12 @@ class TaskWrapper:
                 report,
                 _portable(exc),
             ) from None
+        cpu = _thread_time() - cpu
         ended = time.time()
-        output_bytes = None if self.size_mode == "off" else sizeof(value, self.size_mode)
+        if self.size_mode == "off":
+            output_bytes = output_kind = None
+        else:
+            output_bytes, output_kind = sizeof(value, self.size_mode), kind_of(value)
         transform_seconds = None
         oob_out = 0
         inband_out = None
@@ -186,5 +199,5 @@ class TaskWrapper:
         report = (started, ended, _HOST, os.getpid(), worker_id, input_bytes, output_bytes,
                   resolve_seconds, transform_seconds,
                   (oob_in + oob_out) if self.data is not None else None,
-                  inband_in, inband_out)  # fmt: skip
+                  inband_in, inband_out, cpu, input_kind, output_kind)  # fmt: skip
         return TaskResult(value, report)

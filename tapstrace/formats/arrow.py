@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
 import tomli_w
 
-from tapstrace.trace.reader import Trace
+from tapstrace.trace.reader import Trace, upgrade
 from tapstrace.trace.schema import (
     KEY_CONFIG,
     KEY_RUN,
@@ -34,7 +35,8 @@ def _toml_ready(value: Any) -> Any:
 
 def write_arrow(trace: Trace, path: Path) -> None:
     """Write ``trace`` to ``path`` as an Arrow IPC file in the trace schema."""
-    table = trace.tasks.to_arrow().select(SCHEMA.names).cast(SCHEMA)
+    rows = trace.tasks if trace.client.is_empty() else pl.concat([trace.tasks, trace.client])
+    table = upgrade(rows.to_arrow()).select(SCHEMA.names).cast(SCHEMA)
     summary = {**trace.summary, "complete": True, "rows": table.num_rows}
     if trace.path is not None:
         summary.setdefault("converted_from", str(trace.path))

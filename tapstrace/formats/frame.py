@@ -11,10 +11,10 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from tapstrace.trace.schema import SCHEMA, TIME, TIME_COLUMNS
+from tapstrace.trace.schema import DEFAULTS, SCHEMA, TIME, TIME_COLUMNS
 
 #: Values of the non-nullable columns when an importer does not set them.
-_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False}
+_DEFAULTS: dict[str, Any] = {"attempt": 1, "warmup": False, **DEFAULTS}
 
 
 class Columns:

@@ -69,8 +69,22 @@ class ReplayConfig(AppConfig):
     format: Literal["arrow", "wfformat", "taps"] | None = Field(
         None, description="Format of the trace (default: detected from its content)."
     )
-    mode: Literal["sleep", "spin"] = Field(
-        "sleep", description="sleep (no CPU) or spin (busy CPU, for contention studies)."
+    mode: Literal["recorded", "sleep", "spin"] = Field(
+        "recorded",
+        description="recorded: spin for each task's recorded CPU time and sleep the rest "
+        "(sleep where no CPU time is recorded); sleep (no CPU); or spin (busy CPU).",
+    )
+    client_flow: Literal["auto", "infer", "none"] = Field(
+        "auto",
+        description="The client's pacing: auto (re-enact the recorded control flow where "
+        "the trace has one), infer (else infer the client's waits from submit and receive "
+        "times: docs/replay.md), none (submit every task as early as the DAG allows).",
+    )
+    client_time: Literal["keep", "scale", "zero"] = Field(
+        "scale",
+        description="The recorded client time between submissions: scale it with "
+        "time-scale, keep it as recorded, or zero it (submit as soon as the client's "
+        "waits allow).",
     )
     time_scale: float = Field(1.0, ge=0, description="Multiply recorded execution times by this.")
     data_scale: float = Field(1.0, ge=0, description="Multiply recorded data sizes by this.")
@@ -102,6 +116,8 @@ class ReplayConfig(AppConfig):
                 data_scale=self.data_scale,
                 limit=self.limit,
                 failures=self.failures,
+                client_time=self.client_time,
+                client_flow=self.client_flow,
             )
             content = records_file(self.trace) if self.trace.is_dir() else self.trace
             kind = str(trace.metadata.get("source_format") or "arrow")
@@ -112,7 +128,11 @@ class ReplayConfig(AppConfig):
         source = self.load()
         return {
             "source": source.facts(),
-            "replay": {"tasks": len(source.plan), "skipped": source.plan.skipped},
+            "replay": {
+                "tasks": len(source.plan),
+                "skipped": source.plan.skipped,
+                "client_flow": source.plan.flow,
+            },
         }
 
     def build(self) -> ReplayApp:
@@ -130,6 +150,13 @@ class ReplayApp(App):
 
         c = self.config
         source = c.load()
+        from tapstrace.replay.task import import_module
+
+        # The source client had imported its app: so does the replay client, before its
+        # first submission (workers in its process then find the modules loaded).
+        for module in sorted({m for m in source.plan.modules if m is not None}):
+            if not import_module(module):
+                log.info("replay: cannot import %s here; its import cost is not replayed", module)
         if c.warmup:
             run_warmup(engine, source.plan, c.mode)
         outcome = submit_plan(engine, source.plan, mode=c.mode, max_in_flight=c.max_in_flight)
@@ -149,6 +176,8 @@ class ReplayApp(App):
             "time_scale": c.time_scale,
             "data_scale": c.data_scale,
             "mode": c.mode,
+            "client_time": c.client_time,
+            "client_flow": source.plan.flow,
         }
         (run_dir / REPORT).write_text(json.dumps(report, indent=1) + "\n")
         log.info(

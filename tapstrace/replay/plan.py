@@ -7,10 +7,16 @@ delivered by its parents (input - sum of the parents' outputs, at least 0; or th
 figure an importer states in the metadata's ``external_input_bytes``) x data-scale.
 Tasks are ordered by source submission time (then task id), moved later only where a
 parent comes after them, so the order is the source's wherever the DAG allows.
+
+Schema 1.2 traces add what the task did with the CPU (``cpu_seconds``), its payload
+kinds, its failed attempts before the final one, and the client's control flow: the
+control parents the client waited on before each submission and its client time
+(scaled as ``client_time`` says). docs/replay.md gives the rules.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +29,15 @@ from tapstrace.formats.frame import final_attempts
 from tapstrace.trace.reader import Trace
 
 Failures = Literal["replay", "skip", "succeed"]
+ClientTime = Literal["keep", "scale", "zero"]
+#: auto: the recorded flow where there is one; infer: else inferred from submit and
+#: receive times; none: no client pacing (tasks go as early as the DAG allows).
+ClientFlow = Literal["auto", "infer", "none"]
+#: A pause between two submissions longer than this, with results received in it, is
+#: taken for a client wait when inferring the flow.
+INFER_GAP = 0.005
+#: Where a plan's client control flow came from.
+Flow = Literal["recorded", "inferred", "absent"]
 _FAILED = ("failed", "cancelled")
 _DID_NOT_RUN = ("dependency-failed",)
 
@@ -31,8 +46,9 @@ _DID_NOT_RUN = ("dependency-failed",)
 class Plan:
     """The replay as columns, one entry per task, in submission order.
 
-    ``parents`` holds positions in this plan (always earlier ones); ``children`` counts
-    each task's children, so the submitter can drop a future once its last child is in.
+    ``parents`` and ``control`` hold positions in this plan (always earlier ones);
+    ``children`` counts each task's data and control children, so the submitter can drop
+    a future once its last child is in.
     """
 
     names: list[str] = field(default_factory=list)
@@ -43,6 +59,26 @@ class Plan:
     failures: list[str | None] = field(default_factory=list)
     parents: list[list[int]] = field(default_factory=list)
     children: list[int] = field(default_factory=list)
+    #: CPU seconds of each task's final attempt (x time-scale), None where not recorded.
+    cpus: list[float | None] = field(default_factory=list)
+    output_kinds: list[str | None] = field(default_factory=list)
+    #: Module of each source task's function (imported on first use on each worker).
+    modules: list[str | None] = field(default_factory=list)
+    external_kinds: list[str | None] = field(default_factory=list)
+    #: Error type of a final failure (replayed as its kind: docs/replay.md).
+    error_types: list[str | None] = field(default_factory=list)
+    #: Failed attempts before the final one: (duration, cpu, error type, message).
+    attempts: list[tuple[tuple[float, float | None, str | None, str], ...]] = field(
+        default_factory=list
+    )
+    #: Client control flow: the tasks the client waited on before submitting each task,
+    #: its client time after the last of them, and its busy time (CPU) since the
+    #: previous submission.
+    control: list[list[int]] = field(default_factory=list)
+    client: list[float] = field(default_factory=list)
+    busy: list[float] = field(default_factory=list)
+    busy_cpu: list[float] = field(default_factory=list)
+    flow: Flow = "absent"
     #: The source's warm-up tasks as (source id, name, duration): replayed first, apart.
     warmup: list[tuple[str, str, float]] = field(default_factory=list)
     #: Source tasks left out (--failures skip, --limit).
@@ -53,6 +89,83 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.names)
+
+
+def _client_flow(
+    rows: pl.DataFrame, position: dict[int, int], mode: ClientFlow
+) -> tuple[list[list[int]], list[float | None], list[float | None], list[float | None], Flow]:
+    """Control parents (positions), client, busy and busy-CPU seconds of each row (rows
+    sorted by submission), and where they came from."""
+    n = rows.height
+    nothing: list[float | None] = [None] * n
+    recorded = mode != "none" and rows["client_busy_seconds"].is_not_null().any()
+    if recorded:
+        # Control parents the trace does not hold (a crash, --limit at record time) are
+        # dropped: they constrain nothing the replay can wait on.
+        control = [
+            [position[c] for c in names if c in position and position[c] < i]
+            for i, names in enumerate(rows["control_parents"].to_list())
+        ]
+        return (control, rows["client_seconds"].to_list(), rows["client_busy_seconds"].to_list(),
+                rows["client_cpu_seconds"].to_list(), "recorded")  # fmt: skip
+    if mode != "infer":
+        return [[] for _ in range(n)], nothing, nothing, nothing, "absent"
+    return (*_inferred_flow(rows["submitted"].to_list(), rows["received"].to_list()), "inferred")
+
+
+def _inferred_flow(
+    submitted: list[float | None], received: list[float | None]
+) -> tuple[list[list[int]], list[float | None], list[float | None], list[float | None]]:
+    """The client's waits inferred from submit and receive times (docs/replay.md): a
+    submission that comes more than INFER_GAP after the previous one, with results received
+    in between, waited for those results (its control parents), then worked from the last
+    of them; a pause with no result received in it was client work. CPU is unknown."""
+    n = len(submitted)
+    control: list[list[int]] = [[] for _ in range(n)]
+    client: list[float | None] = [None] * n
+    busy: list[float | None] = [None] * n
+    by_receipt = sorted((r, i) for i, r in enumerate(received) if r is not None)
+    times = [r for r, _ in by_receipt]
+    previous = submitted[0] if n else None
+    for i in range(1, n):
+        now = submitted[i]
+        if now is None or previous is None:
+            continue
+        pause = now - previous
+        first, last = bisect.bisect_right(times, previous), bisect.bisect_right(times, now)
+        seen = [j for _, j in by_receipt[first:last] if j < i]
+        if pause > INFER_GAP and seen:
+            control[i] = sorted(seen)
+            client[i] = now - times[last - 1]
+            busy[i] = client[i]
+        else:
+            client[i] = busy[i] = max(0.0, pause)
+        previous = now
+    return control, client, busy, [None] * n
+
+
+def _duration() -> pl.Expr:
+    return ((pl.col("ended") - pl.col("started")).dt.total_microseconds() / 1e6).alias("duration")
+
+
+def _failed_attempts(
+    tasks: pl.DataFrame, finals: pl.DataFrame
+) -> dict[int, list[tuple[float, float | None, str | None, str]]]:
+    """Each retried task's attempts before its final one, in order."""
+    last = finals.select("task_id", pl.col("attempt").alias("final_attempt"))
+    early = (
+        tasks.join(last, on="task_id")
+        .filter(pl.col("attempt") < pl.col("final_attempt"))
+        .sort("task_id", "attempt")
+        .with_columns(_duration())
+    )
+    found: dict[int, list[tuple[float, float | None, str | None, str]]] = {}
+    for task_id, duration, cpu, error_type, message, status in early.select(
+        "task_id", "duration", "cpu_seconds", "error_type", "error_message", "status"
+    ).iter_rows():
+        text = _failure_text(error_type, message, status)
+        found.setdefault(task_id, []).append((max(0.0, duration or 0.0), cpu, error_type, text))
+    return found
 
 
 def _seconds(column: str) -> pl.Expr:
@@ -72,6 +185,8 @@ def build_plan(
     data_scale: float = 1.0,
     limit: int | None = None,
     failures: Failures = "replay",
+    client_time: ClientTime = "scale",
+    client_flow: ClientFlow = "auto",
 ) -> Plan:
     """The replay plan of ``trace``; problems (a missing or negative duration, a
     dangling parent, a cycle) raise a TraceError naming the trace file."""
@@ -79,8 +194,9 @@ def build_plan(
     tasks = trace.tasks
     warm = final_attempts(tasks.filter(pl.col("warmup")))
     rows = final_attempts(tasks.filter(~pl.col("warmup")))
+    earlier = _failed_attempts(tasks.filter(~pl.col("warmup")), rows)
     rows = rows.with_columns(
-        ((pl.col("ended") - pl.col("started")).dt.total_microseconds() / 1e6).alias("duration"),
+        _duration(),
         _seconds("submitted"),
         _seconds("received"),
         _seconds("ended").alias("ended_s"),
@@ -104,6 +220,7 @@ def build_plan(
             if position[p] not in row:
                 row.append(position[p])
         parents.append(row)
+    control, clients, busies, busy_cpus, flow = _client_flow(rows, position, client_flow)
     order = topological_order(where, sources, parents)
     dropped = [False] * len(task_ids)
     selected: list[int] = []
@@ -131,10 +248,37 @@ def build_plan(
     messages = rows["error_message"].to_list()
     plan.children = [0] * len(selected)
     exact = trace.metadata.get("external_input_bytes") or {}
-    for i in selected:
+    cpus = rows["cpu_seconds"].to_list()
+    out_kinds = rows["output_kind"].to_list()
+    modules = rows["module"].to_list()
+    in_kinds = rows["input_kind"].to_list()
+    plan.flow = flow
+    client_scale = {"keep": 1.0, "scale": time_scale, "zero": 0.0}[client_time]
+    for k, i in enumerate(selected):
         ps = [in_plan[p] for p in parents[i]]
-        for p in ps:
+        cs = [in_plan[c] for c in control[i] if c in in_plan]
+        cs = [c for c in cs if c < k and c not in ps]
+        for p in ps + cs:
             plan.children[p] += 1
+        plan.control.append(cs)
+        if k == 0:  # the client's set-up before its first submission is not in the makespan
+            plan.client.append(0.0)
+            plan.busy.append(0.0)
+            plan.busy_cpu.append(0.0)
+        else:
+            plan.client.append((clients[i] or 0.0) * client_scale)
+            plan.busy.append((busies[i] or 0.0) * client_scale)
+            plan.busy_cpu.append((busy_cpus[i] or 0.0) * client_scale)
+        cpu = cpus[i]
+        plan.cpus.append(None if cpu is None else cpu * time_scale)
+        plan.output_kinds.append(out_kinds[i])
+        plan.modules.append(modules[i])
+        plan.external_kinds.append(in_kinds[i])
+        plan.attempts.append(
+            tuple((d * time_scale, None if c is None else c * time_scale, e, m)
+                  for d, c, e, m in earlier.get(task_ids[i], ()))
+            if failures == "replay" else ()
+        )  # fmt: skip
         delivered = sum(outputs[p] or 0 for p in parents[i])
         external = exact.get(sources[i], max(0, (inputs[i] or 0) - delivered))
         failure = None
@@ -146,10 +290,9 @@ def build_plan(
         plan.outputs.append(round((outputs[i] or 0) * data_scale) if failure is None else 0)
         plan.externals.append(round(external * data_scale))
         plan.failures.append(failure)
+        plan.error_types.append(error_types[i] if failure is not None else None)
         plan.parents.append(ps)
-    warm = warm.sort("submitted", "task_id", nulls_last=True).with_columns(
-        ((pl.col("ended") - pl.col("started")).dt.total_microseconds() / 1e6).alias("duration")
-    )
+    warm = warm.sort("submitted", "task_id", nulls_last=True).with_columns(_duration())
     plan.warmup = [
         (s if s is not None else str(t), name, max(0.0, d or 0.0) * time_scale)
         for t, s, name, d in warm.select("task_id", "source_id", "name", "duration").iter_rows()

@@ -2,7 +2,11 @@
 
 Every task is submitted as soon as its parents have been submitted (their TaskFutures
 are its arguments; the engine or the executor waits for them), in plan order, so nothing
-is serialised by levels. At most ``max_in_flight`` tasks are submitted and unfinished at
+is serialised by levels. Where the source recorded its client's control flow, the
+submitter re-enacts the client: before a task it waits for the task's control parents
+(the results the source client had waited on) and spends the recorded client time, so
+a task goes at max(previous submission + client busy time, control parents received +
+client time after them). At most ``max_in_flight`` tasks are submitted and unfinished at
 once, which bounds the engine's memory on huge traces. A parent's future is dropped as
 soon as its last child is submitted, so a payload is freed once its consumers are done
 with it (the engine releases a task's arguments after dispatch).
@@ -10,6 +14,7 @@ with it (the engine releases a task's arguments after dispatch).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -21,7 +26,7 @@ from typing import Any
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.future import DependencyError, TaskFuture
 from tapstrace.replay.plan import Plan
-from tapstrace.replay.task import ExternalPayload, ReplayTask
+from tapstrace.replay.task import Attempt, ExternalPayload, ReplayTask, occupy
 
 
 @dataclass
@@ -47,7 +52,8 @@ class Outcome:
 def _status(future: Future[Any]) -> str:
     if future.cancelled():
         return "cancelled"
-    exc = future.exception()
+    # Not a client wait (tapstrace.engine.client): TaskFuture.exception would record one.
+    exc = Future.exception(future) if isinstance(future, TaskFuture) else future.exception()
     if exc is None:
         return "ok"
     return "dependency-failed" if isinstance(exc, DependencyError) else "failed"
@@ -82,6 +88,14 @@ class _Tracker:
             self.done.set()
 
 
+def _client_work(until: float, mode: str, cpu_share: float) -> None:
+    """The replay client's own work up to wall time ``until`` (as ``occupy`` does for
+    tasks: ``recorded`` spins for the recorded CPU share of it)."""
+    left = until - time.time()
+    if left > 0:
+        occupy(left, mode, left * cpu_share)
+
+
 def submit_plan(
     engine: Engine,
     plan: Plan,
@@ -98,12 +112,29 @@ def submit_plan(
     remaining = list(plan.children)
     names, sources, durations, outputs = plan.names, plan.source_ids, plan.durations, plan.outputs
     externals, failures, parents = plan.externals, plan.failures, plan.parents
-    submit = engine.submit_source
+    control, client, busy, busy_cpu = plan.control, plan.client, plan.busy, plan.busy_cpu
+    cpus, kinds, ext_kinds = plan.cpus, plan.output_kinds, plan.external_kinds
+    error_types, attempts, modules = plan.error_types, plan.attempts, plan.modules
+    paced = plan.flow != "absent"
+    pid = os.getpid()
+    submit = engine.submit_task
     outcome = Outcome(tasks=n)
-    outcome.first_submitted = time.time()
+    outcome.first_submitted = previous = time.time()
     for i in range(n):
         if slots is not None:
             slots.acquire()
+        if paced:
+            share = busy_cpu[i] / busy[i] if busy[i] > 0 else 0.0
+            until = previous + busy[i]
+            cs = control[i]
+            if cs:
+                engine.wait([futures[c] for c in cs])  # the source client waited for these
+                until = max(until, time.time() + client[i])
+                for c in cs:
+                    remaining[c] -= 1
+                    if not remaining[c]:
+                        del futures[c]
+            _client_work(until, mode, share)
         ps: Sequence[int] = parents[i]
         args: list[Any] = []
         if ps:
@@ -113,9 +144,13 @@ def submit_plan(
                 if not remaining[p]:
                     del futures[p]
         if externals[i]:
-            args.append(ExternalPayload(externals[i]))
-        task = ReplayTask(names[i], durations[i], mode, outputs[i], failures[i])
-        future = submit(sources[i], task, *args)
+            args.append(ExternalPayload(externals[i], ext_kinds[i]))
+        tries = tuple(Attempt(*a) for a in attempts[i])
+        task = ReplayTask(names[i], durations[i], mode, outputs[i], failures[i], cpu=cpus[i],
+                          output_kind=kinds[i], error_type=error_types[i], attempts=tries,
+                          client_pid=pid, module=modules[i])  # fmt: skip
+        future = submit(task, tuple(args), source_id=sources[i], retries=len(tries) or None)
+        previous = time.time()
         future.add_done_callback(tracker)
         if remaining[i]:
             futures[i] = future

@@ -1,17 +1,41 @@
 """What runs on the worker during a replay: the synthetic task and its payloads.
 
-Imported by worker processes, so it imports nothing heavy.
+Imported by worker processes, so it imports nothing heavy (numpy only when a task makes
+an array payload).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 import time
 from typing import Any
 
+#: Error types that mean the worker process died under the task (process pool, Dask,
+#: Ray, Parsl): a replay kills its own worker the same way (docs/replay.md).
+WORKER_DEATHS = frozenset(
+    {"BrokenProcessPool", "KilledWorker", "WorkerCrashedError", "WorkerLost", "ManagerLost",
+     "WorkerDied"}
+)  # fmt: skip
+#: Exit status of a worker a replayed task kills.
+KILL_EXIT_CODE = 70
 
-def occupy(duration: float, mode: str) -> None:
-    """Take ``duration`` seconds: ``sleep`` (no CPU) or ``spin`` (a busy CPU, for contention)."""
-    if mode == "spin":
+
+def occupy(duration: float, mode: str, cpu: float | None = None) -> None:
+    """Take ``duration`` seconds: ``sleep`` (no CPU), ``spin`` (a busy CPU), or
+    ``recorded``: spin for ``cpu`` seconds (the CPU time the source task used), then
+    sleep for the rest, so a replay loads the CPUs as the source did."""
+    if mode == "recorded":
+        busy = min(duration, cpu) if cpu is not None else 0.0
+        start = time.perf_counter()
+        end = start + busy
+        while time.perf_counter() < end:
+            pass
+        rest = duration - (time.perf_counter() - start)
+        if rest > 0:
+            time.sleep(rest)
+    elif mode == "spin":
         end = time.perf_counter() + duration
         while time.perf_counter() < end:
             pass
@@ -19,69 +43,194 @@ def occupy(duration: float, mode: str) -> None:
         time.sleep(duration)
 
 
+_UNIMPORTABLE: set[str] = set()
+
+
+def import_module(module: str | None) -> bool:
+    """Import ``module`` once per process, as the source's worker did when it first
+    unpickled a task of that module (its start-up cost). False when it cannot be
+    imported here (another machine): the replay then lacks that cost."""
+    if module is None or module in sys.modules:
+        return True
+    if module in _UNIMPORTABLE:
+        return False
+    try:
+        importlib.import_module(module)
+    except Exception:  # any failure of a foreign module's import: skip it, once
+        _UNIMPORTABLE.add(module)
+        return False
+    return True
+
+
 class ReplayedFailure(Exception):
     """A task that failed in the source trace, failing again in the replay."""
+
+
+def _failure(error_type: str | None, message: str) -> ReplayedFailure:
+    """A ReplayedFailure whose class bears the source's error type, so the replay's trace
+    records the same ``error_type`` (a MemoryError or TimeoutError stays one)."""
+    if not error_type or not error_type.isidentifier():
+        return ReplayedFailure(message)
+    bases: tuple[type, ...] = (ReplayedFailure,)
+    if "Memory" in error_type:
+        bases += (MemoryError,)
+    elif "Timeout" in error_type:
+        bases += (TimeoutError,)
+    return type(error_type, bases, {"__module__": __name__})(message)
+
+
+def payload(nbytes: int, kind: str | None) -> Any:
+    """A payload of about ``nbytes`` (as the engine measures sizes) of a recorded kind:
+    ``array`` a float64 numpy array (arrays cost more than bytes to move through a
+    process pool: benchmarks/payload_kinds.py), ``object`` a list of Python floats (many
+    small objects, far dearer to (de)serialise per byte), ``none`` None, else bytes."""
+    if kind == "array" and nbytes:
+        import numpy as np
+
+        return np.ones(max(1, nbytes // 8))
+    if kind == "object" and nbytes:
+        return [0.5] * max(1, nbytes // 8)
+    if kind == "none":
+        return None
+    return bytes(nbytes)
+
+
+class Attempt:
+    """One failed attempt of a source task, replayed before the final one."""
+
+    __slots__ = ("cpu", "duration", "error_type", "message")
+
+    def __init__(
+        self, duration: float, cpu: float | None, error_type: str | None, message: str
+    ) -> None:
+        self.duration = duration
+        self.cpu = cpu
+        self.error_type = error_type
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Attempt, (self.duration, self.cpu, self.error_type, self.message))
 
 
 class ReplayTask:
     """A synthetic stand-in for one source task.
 
     Receives its parents' payloads (and any external input) as arguments, so the executor
-    moves them; sleeps, or busy-spins the CPU, for the recorded execution time; then
-    returns ``output_bytes`` zero bytes, or raises ReplayedFailure when the source task
-    failed. Its ``__name__`` is the source task's function name, so the replay's trace
-    names tasks as the source did. The parameters live in the callable, not in the
-    arguments, so the replay's recorded input bytes are exactly the payloads.
+    moves them; takes the recorded execution time (sleeping, spinning, or spinning for the
+    recorded CPU time and sleeping the rest); then returns a payload of the recorded size
+    and kind, or fails as the source task did: raising an exception of the source's error
+    type, or killing its worker process when the source's worker died (unless it runs in
+    the client's own process). Its ``__name__`` is the source task's function name. The
+    parameters live in the callable, not in the arguments, so the replay's recorded input
+    bytes are exactly the payloads. Source attempts that failed before the final one
+    are replayed first: the engine retries the task, and ``for_attempt`` picks what
+    each attempt does.
     """
 
-    __slots__ = ("duration", "failure", "mode", "name", "output_bytes")
+    __slots__ = ("attempts", "client_pid", "cpu", "duration", "error_type", "failure", "mode",
+                 "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
 
     def __init__(
-        self, name: str, duration: float, mode: str, output_bytes: int, failure: str | None = None
+        self,
+        name: str,
+        duration: float,
+        mode: str,
+        output_bytes: int,
+        failure: str | None = None,
+        *,
+        cpu: float | None = None,
+        output_kind: str | None = None,
+        error_type: str | None = None,
+        attempts: tuple[Attempt, ...] = (),
+        client_pid: int | None = None,
+        module: str | None = None,
     ) -> None:
         self.name = name
+        #: The source task's module: imported on first use in each worker process.
+        self.task_module = module
         self.duration = duration
         self.mode = mode
         self.output_bytes = output_bytes
         self.failure = failure
+        self.cpu = cpu
+        self.output_kind = output_kind
+        self.error_type = error_type
+        self.attempts = attempts
+        self.client_pid = client_pid
 
     @property
     def __name__(self) -> str:
         return self.name
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            ReplayTask,
-            (self.name, self.duration, self.mode, self.output_bytes, self.failure),
-        )
+        return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
+                           self.cpu, self.output_kind, self.error_type, self.attempts,
+                           self.client_pid, self.task_module))  # fmt: skip
 
-    def __call__(self, *inputs: Any) -> bytes:
-        occupy(self.duration, self.mode)
+    def for_attempt(self, attempt: int) -> ReplayTask:
+        """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
+        return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
+                        self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
+                        self.client_pid, self.task_module)  # fmt: skip
+
+    def __call__(self, *inputs: Any) -> Any:
+        if self.task_module is not None and self.task_module not in sys.modules:
+            import_module(self.task_module)
+        if self.attempts:  # this attempt failed in the source
+            first = self.attempts[0]
+            occupy(first.duration, self.mode, first.cpu)
+            self._fail(first.error_type, first.message)
+        occupy(self.duration, self.mode, self.cpu)
         if self.failure is not None:
-            raise ReplayedFailure(self.failure)
-        return bytes(self.output_bytes)
+            self._fail(self.error_type, self.failure)
+        return payload(self.output_bytes, self.output_kind)
+
+    def _fail(self, error_type: str | None, message: str) -> None:
+        if error_type in WORKER_DEATHS and os.getpid() != self.client_pid:
+            os._exit(KILL_EXIT_CODE)
+        raise _failure(error_type, message)
 
 
-def _materialised(data: bytes) -> bytes:
+def _rebuild(
+    name: str,
+    duration: float,
+    mode: str,
+    output_bytes: int,
+    failure: str | None,
+    cpu: float | None,
+    output_kind: str | None,
+    error_type: str | None,
+    attempts: tuple[Attempt, ...],
+    client_pid: int | None,
+    module: str | None = None,
+) -> ReplayTask:
+    return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
+                      output_kind=output_kind, error_type=error_type, attempts=attempts,
+                      client_pid=client_pid, module=module)  # fmt: skip
+
+
+def _materialised(data: Any) -> Any:
     return data
 
 
 class ExternalPayload:
     """Input bytes that no parent produced (in the source, the app made them on the client).
 
-    Lazy: the bytes are made on the client only when the executor serialises the call,
-    so they cross the wire as real bytes while a replay of millions of tasks never holds
-    them all. An executor that passes objects in memory (the thread pool) hands the task
-    this small object; its ``nbytes`` gives the engine the payload size.
+    Lazy: the payload (of the recorded kind) is made on the client only when the
+    executor serialises the call, so it crosses the wire as a real payload while a
+    replay of millions of tasks never holds them all. An
+    executor that passes objects in memory (the thread pool) hands the task this small
+    object; its ``nbytes`` gives the engine the payload size.
     """
 
-    __slots__ = ("nbytes",)
+    __slots__ = ("kind", "nbytes")
 
-    def __init__(self, nbytes: int) -> None:
+    def __init__(self, nbytes: int, kind: str | None = None) -> None:
         self.nbytes = nbytes
+        self.kind = kind
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_materialised, (bytes(self.nbytes),))
+        return (_materialised, (payload(self.nbytes, self.kind),))
 
     def __repr__(self) -> str:
-        return f"ExternalPayload({self.nbytes})"
+        return f"ExternalPayload({self.nbytes}, {self.kind!r})"

@@ -15,7 +15,14 @@ import polars as pl
 import pyarrow as pa
 
 from tapstrace.errors import TraceError
-from tapstrace.trace.schema import KEY_CONFIG, KEY_RUN, KEY_SCHEMA_VERSION, KEY_SUMMARY
+from tapstrace.trace.schema import (
+    DEFAULTS,
+    KEY_CONFIG,
+    KEY_RUN,
+    KEY_SCHEMA_VERSION,
+    KEY_SUMMARY,
+    SCHEMA,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,7 @@ class Trace:
 
     Attributes:
         tasks: one row per task attempt (columns: docs/trace-format.md).
+        client: the client phases the app marked (schema 1.2; empty before).
         metadata: run facts (app, executor, parameters, host, packages, start time).
         config: the full run config, as loaded from its TOML text.
         summary: facts written when the trace was finalised (empty when partial).
@@ -42,6 +50,8 @@ class Trace:
 
     tasks: pl.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Client-phase rows (kind ``client``, Engine.client_phase), same columns as tasks.
+    client: pl.DataFrame = field(default_factory=lambda: _empty())
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     partial: bool = False
@@ -63,6 +73,38 @@ class Trace:
         from tapstrace.trace.summary import describe
 
         return describe(self)
+
+
+def _empty() -> pl.DataFrame:
+    from tapstrace.formats.frame import empty_frame
+
+    return empty_frame()
+
+
+def upgrade(table: pa.Table) -> pa.Table:
+    """``table`` in the current schema: columns of later versions than the table's are
+    added (null, or their default), so traces of every version concatenate."""
+    if table.schema.names == SCHEMA.names:
+        return table
+    n = table.num_rows
+    columns = []
+    for schema_field in SCHEMA:
+        if schema_field.name in table.schema.names:
+            columns.append(table.column(schema_field.name).cast(schema_field.type))
+        elif schema_field.name in DEFAULTS:
+            value = DEFAULTS[schema_field.name]
+            columns.append(pa.array([value] * n, schema_field.type))
+        else:
+            columns.append(pa.nulls(n, schema_field.type))
+    return pa.Table.from_arrays(columns, schema=SCHEMA.with_metadata(table.schema.metadata))
+
+
+def split_client(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Task rows and client-phase rows of a trace table in the current schema."""
+    is_client = pl.col("kind") == "client"
+    if not frame.select(is_client.any()).item():
+        return frame, frame.clear()
+    return frame.filter(~is_client), frame.filter(is_client)
 
 
 def _read_stream(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], bool]:
@@ -140,8 +182,14 @@ def read_trace(
             stacklevel=2,
         )
     version = raw.get(KEY_SCHEMA_VERSION)
+    try:
+        table = upgrade(table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise TraceError(f"{p}: columns do not match the trace schema ({exc})") from None
+    tasks, client = split_client(pl.from_arrow(table))  # type: ignore[arg-type]
     return Trace(
-        tasks=pl.from_arrow(table),  # type: ignore[arg-type]
+        tasks=tasks,
+        client=client,
         metadata=metadata,
         config=config,
         summary=summary,

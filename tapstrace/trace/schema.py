@@ -46,8 +46,21 @@ SCHEMA = pa.schema(
         pa.field("inband_output_bytes", pa.int64()),
         pa.field("client_transform_seconds", pa.float64()),
         pa.field("client_resolve_seconds", pa.float64()),
+        # 1.2: what the task did with the CPU, its payload kinds, the client's control flow
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("cpu_seconds", pa.float64()),
+        pa.field("input_kind", pa.string()),
+        pa.field("output_kind", pa.string()),
+        pa.field("control_parents", pa.list_(pa.int64()), nullable=False),
+        pa.field("client_seconds", pa.float64()),
+        pa.field("client_busy_seconds", pa.float64()),
+        pa.field("client_cpu_seconds", pa.float64()),
+        pa.field("module", pa.string()),
     ]
 )
+
+#: Values of the columns a trace of an older schema lacks (``None``: null).
+DEFAULTS: dict[str, object] = {"kind": "task", "control_parents": []}
 
 _TIME_INDEX = frozenset(SCHEMA.get_field_index(name) for name in TIME_COLUMNS)
 

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from tapstrace.trace import read_trace
+from tapstrace.version import TRACE_SCHEMA_VERSION
 from tests.conftest import tapstrace_cli
 
 
@@ -24,7 +25,7 @@ def test_run_with_size_filter_and_file_transformer(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     trace = read_trace(tmp_path / "data.arrow")
-    assert trace.schema_version == "1.1"
+    assert trace.schema_version == TRACE_SCHEMA_VERSION
     tasks = trace.tasks
     assert tasks.height == 8 and (tasks["status"] == "ok").all()
     assert (tasks["output_bytes"] == 100_000).all()  # logical size, as the app asked

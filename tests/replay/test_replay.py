@@ -74,7 +74,8 @@ def test_failures_replay_as_failures(threads: tuple[Engine, MemoryRecorder]) -> 
     outcome = submit_plan(engine, build_plan(make_trace(_failing()), time_scale=0.01))
     assert outcome.statuses == {"ok": 3, "failed": 1, "dependency-failed": 1}
     records = _by_source(recorder.records)
-    assert records["2"].status == "failed" and records["2"].error_type == "ReplayedFailure"
+    # the failure keeps its kind: the same error type as in the source
+    assert records["2"].status == "failed" and records["2"].error_type == "ValueError"
     assert records["2"].error_message == "ValueError: boom"
     assert records["3"].status == "dependency-failed"
 

@@ -1,0 +1,173 @@
+"""The client's control flow, as the engine observes it (trace schema 1.2).
+
+A TaPS-style app is a procedural client: it submits tasks, blocks on results, works, and
+submits again. For every submission the engine records which task completions the client
+observed since its previous submission (``control_parents``), the client's time since its
+last observation (``client_seconds``) and its working time since the previous submission
+(``client_busy_seconds``, with its CPU share), so a replay can re-enact the pacing on any
+executor: submit at max(previous submission + busy, control parents received + client).
+
+The client is the thread that made the first submission. Blocking calls (TaskFuture
+result/exception, Engine.wait/as_completed/map, ``concurrent.futures.wait`` on
+TaskFutures) count only on that thread, so the engine's own callbacks never look like
+client waits. docs/trace-format.md describes the columns; docs/replay.md the rule.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tapstrace.engine.future import TaskFuture
+
+_get_ident = threading.get_ident
+_thread_time = time.thread_time
+_now = time.time
+
+#: What a submission from a thread other than the client's records.
+NO_FLOW: tuple[tuple[int, ...], None, None, None] = ((), None, None, None)
+
+
+#: A client gap shorter than this counts as CPU time without reading the CPU clock.
+SHORT_GAP = 0.001
+#: The client thread's CPU clock is read at most this often between events (a system
+#: call of about a microsecond: a tight submission loop must not pay it per task).
+CPU_READ_INTERVAL = 0.005
+
+
+class ClientFlow:
+    """Accumulates the client's waits and work between submissions.
+
+    Only the client thread changes it (every entry point checks the thread first), so it
+    takes no lock. Client CPU time is measured for gaps of SHORT_GAP or more, from CPU
+    clock readings at most CPU_READ_INTERVAL apart: a gap's CPU share is off by at most
+    that much CPU time, and a tight loop of submissions reads the clock 200 times a second
+    at most.
+    """
+
+    __slots__ = ("_busy", "_busy_cpu", "_cpu", "_cpu_wall", "_depth", "_last", "_observed",
+                 "_waiters", "thread")  # fmt: skip
+
+    def __init__(self) -> None:
+        #: The client thread: the first thread that submits.
+        self.thread: int | None = None
+        self._observed: list[int] = []
+        self._depth = 0  # nested blocking calls (Engine.wait runs concurrent.futures.wait)
+        self._last = _now()  # end of the client's latest event (a submission or a wait)
+        self._cpu, self._cpu_wall = _thread_time(), self._last  # latest CPU clock reading
+        self._busy = 0.0  # client time since the previous submission, before ``_last``
+        self._busy_cpu = 0.0
+        self._waiters: dict[int, int] = {}  # concurrent.futures waiters in progress
+
+    def _work(self, now: float) -> None:
+        """Count the client's time from ``_last`` to ``now`` as its work."""
+        gap = now - self._last
+        self._busy += gap
+        if gap < SHORT_GAP:
+            self._busy_cpu += max(0.0, gap)
+            return
+        cpu = _thread_time()
+        # CPU since the latest reading, less what lies before the gap (engine work, short
+        # gaps: CPU-bound), at most the gap itself.
+        used = (cpu - self._cpu) - (self._last - self._cpu_wall)
+        self._busy_cpu += min(gap, max(0.0, used))
+        self._cpu, self._cpu_wall = cpu, now
+
+    # -- blocking calls -------------------------------------------------------------------
+
+    def block_started(self) -> bool:
+        """The client starts waiting; False (and nothing recorded) on other threads."""
+        if _get_ident() != self.thread:
+            return False
+        if not self._depth:
+            self._work(_now())
+        self._depth += 1
+        return True
+
+    def block_ended(self, observed: Iterable[TaskFuture]) -> None:
+        """The wait that ``block_started`` began returned, having seen ``observed`` done."""
+        for future in observed:
+            if not future._seen and future.done():
+                future._seen = True
+                self._observed.append(future.task_id)
+        self._depth -= 1
+        if not self._depth:
+            self._last = self._cpu_wall = _now()
+            self._cpu = _thread_time()
+
+    # -- concurrent.futures.wait on TaskFutures (through the futures' waiter lists) -------
+
+    def waiter_added(self, waiter: Any) -> None:
+        key = id(waiter)
+        count = self._waiters.get(key)
+        if count is None:
+            if not self.block_started():
+                return
+            count = 0
+        self._waiters[key] = count + 1
+
+    def waiter_removed(self, waiter: Any) -> None:
+        key = id(waiter)
+        count = self._waiters.get(key)
+        if count is None:
+            return
+        if count > 1:
+            self._waiters[key] = count - 1
+            return
+        del self._waiters[key]
+        # The waiter lists the futures that finished while the client waited.
+        finished = getattr(waiter, "finished_futures", ())
+        self.block_ended(f for f in finished if hasattr(f, "_seen"))
+
+    # -- submissions ----------------------------------------------------------------------
+
+    def submission(self) -> tuple[tuple[int, ...], float | None, float | None, float | None]:
+        """Control parents, client, busy and busy-CPU seconds of the task being submitted
+        (NO_FLOW from a thread other than the client's)."""
+        ident = _get_ident()
+        if self.thread is None:
+            self.thread = ident
+        elif ident != self.thread:
+            return NO_FLOW
+        now = _now()
+        tail = now - self._last
+        self._work(now)
+        busy, busy_cpu = self._busy, self._busy_cpu
+        observed = tuple(sorted(self._observed)) if self._observed else ()
+        self._observed.clear()
+        self._busy = self._busy_cpu = 0.0
+        return observed, tail, busy, busy_cpu
+
+    def submitted(self) -> None:
+        """The client's submission returned: its own time starts again."""
+        if self._depth:
+            return
+        self._last = now = _now()
+        if now - self._cpu_wall > CPU_READ_INTERVAL:
+            self._cpu, self._cpu_wall = _thread_time(), now
+
+
+class ObservedWaiters(list[Any]):
+    """A TaskFuture's waiter list that tells the ClientFlow when ``concurrent.futures.wait``
+    blocks on it (``as_completed`` is observed when the client reads each result). It
+    holds no reference to its future, so a finished future is freed by reference
+    counting."""
+
+    __slots__ = ("flow",)
+
+    def __init__(self, flow: ClientFlow) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def append(self, waiter: Any) -> None:
+        super().append(waiter)
+        if type(waiter).__name__ != "_AsCompletedWaiter":
+            self.flow.waiter_added(waiter)
+
+    def remove(self, waiter: Any) -> None:
+        super().remove(waiter)
+        if type(waiter).__name__ != "_AsCompletedWaiter":
+            self.flow.waiter_removed(waiter)
