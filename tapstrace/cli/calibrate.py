@@ -139,6 +139,7 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         ("no-op gap ms", "noop_gap_ms", "{:.3f}"),
         ("result ms", "result_ms", "{:.3f}"),
         ("overrun ms", "execution_ms", "{:.3f}"),
+        ("input ms/MB", "input_ms_per_mb", "{:.2f}"),
         ("load", "load", "{:.2f}"),
     ]  # fmt: skip
     for title, _, _ in columns:
@@ -150,8 +151,7 @@ def _print(console: Console, model: Any, saved: Path) -> None:
     console.print(table)
     console.print(
         f"workers start {'on demand' if model.on_demand else 'with the executor'}; per MB: "
-        f"input {model.seconds_per_input_byte * 1e9:.2f} ms, result "
-        f"{model.seconds_per_result_byte * 1e9:.2f} ms, output "
+        f"result {model.seconds_per_result_byte * 1e9:.2f} ms, output "
         f"{model.seconds_per_output_byte * 1e9:.2f} ms"
     )
     console.print(f"model saved: {saved}")

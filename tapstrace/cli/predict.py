@@ -85,6 +85,21 @@ def _trace_path(out: str, workers: int, many: bool, app: str, executor: str) -> 
 @click.option("--data-scale", type=float, default=1.0, show_default=True, metavar="F",
               help="Multiply data sizes by F.")  # fmt: skip
 @click.option(
+    "--client-flow",
+    type=click.Choice(["auto", "infer", "none"]),
+    default="auto",
+    show_default=True,
+    help="The client's pacing, as for replay: the recorded control flow (auto), one "
+    "inferred from the times (infer), or none (submit as early as the DAG allows).",
+)
+@click.option(
+    "--client-time",
+    type=click.Choice(["keep", "scale", "zero"]),
+    default="scale",
+    show_default=True,
+    help="The client's time between submissions: scaled with --time-scale, kept, or 0.",
+)
+@click.option(
     "--format",
     "format_",
     type=click.Choice(["arrow", "wfformat", "taps"]),
@@ -108,6 +123,8 @@ def predict(
     workers: str,
     time_scale: float,
     data_scale: float,
+    client_flow: str,
+    client_time: str,
     format_: str | None,
     samples: int,
     seed: int,
@@ -144,7 +161,13 @@ def predict(
     started = time.perf_counter()
     with paused_gc():
         trace = read_trace(source, format=format_, warn=False)
-        work = from_trace(trace, time_scale=time_scale, data_scale=data_scale)
+        work = from_trace(
+            trace,
+            time_scale=time_scale,
+            data_scale=data_scale,
+            client_flow=client_flow,  # type: ignore[arg-type]
+            client_time=client_time,  # type: ignore[arg-type]
+        )
         loaded = time.perf_counter() - started
         predictions = [
             run_prediction(work, model, n, samples=samples, seed=seed, warm=warm) for n in counts

@@ -6,15 +6,18 @@ For each worker count, a fresh executor runs, in order:
    20 ms sleeping tasks, keeping twice as many queued as there are workers, until every
    worker has taken one (or none has come up for a while): when each worker came up,
    and whether workers start on demand;
-2. ``noop``: a bag of no-op tasks submitted at once: the client's submission cost, the
-   scheduler's steady pace (its throughput ceiling) and the gap between no-op tasks;
+2. ``noop``: a bag of no-op tasks submitted at once (sized to last about 1.5 s): the
+   client's submission cost, the scheduler's steady pace (its throughput ceiling) and
+   the gap between no-op tasks;
 3. ``busy``: a bag of sleeping tasks, long enough for the scheduler to keep up with
    every worker (3 x workers x its pace): the gap between tasks on a busy worker, and
    how much longer than asked a task runs;
 4. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
 5. ``chain``: 5 ms tasks each depending on the previous one: dependency hand-off (or
    engine) latency and the result's trip back;
-6. ``payload``: chains passing 10 kB to 4 MB from task to task: per-byte costs.
+6. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
+   workers) each return a share of 10 kB to 4 MB, and one task takes them all: the cost
+   per byte of moving inputs (worker to worker, or through the client) and results.
 
 Tasks are replay tasks (tapstrace.replay.task) submitted by the replay's own submitter,
 so the model describes the executor as ``tapstrace replay`` drives it. Every workload is
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
+import dataclasses
 import logging
 import os
 import threading
@@ -75,18 +80,25 @@ DURATIONS = {
 class Sizes:
     """How much each workload runs (``quick`` sizes are for tests)."""
 
-    noop: int = 500
+    noop: int = 500  # at least; up to 10 x as many to last noop_seconds
+    noop_seconds: float = 1.5
     busy: int = 6  # tasks per worker
     singles: int = 20
     chain: int = 30
-    payload_links: int = 5
+    payload_links: int = 4  # fan-ins per size
     payloads: tuple[int, ...] = (10_000, 100_000, 1_000_000, 4_000_000)
     startup_timeout: float = 60.0
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(
-            noop=150, busy=4, singles=10, chain=12, payload_links=3, payloads=(10_000, 300_000)
+            noop=150,
+            noop_seconds=0.3,
+            busy=4,
+            singles=10,
+            chain=12,
+            payload_links=3,
+            payloads=(10_000, 300_000),
         )
 
 
@@ -131,17 +143,63 @@ class _Switch:
                     self.first_start = started
 
 
-def _plan(name: str, n: int, duration: float, *, chain: bool = False, output: int = 0) -> Plan:
-    return Plan(
-        names=[name] * n,
-        source_ids=[f"{name}-{i}" for i in range(n)],
-        durations=[duration] * n,
-        outputs=[output] * n,
+#: Plan columns that are not None for a task without them (the rest default to None).
+_PLAN_DEFAULTS: dict[str, Any] = {
+    "attempts": (),
+    "control": [],
+    "client": 0.0,
+    "busy": 0.0,
+    "busy_cpu": 0.0,
+}
+
+
+#: Plan lists that are not one entry per task.
+_NOT_PER_TASK = {"warmup"}
+
+
+def synthetic_plan(
+    names: list[str],
+    durations: list[float],
+    parents: list[list[int]],
+    outputs: list[int] | None = None,
+) -> Plan:
+    """A replay plan of synthetic tasks (no client flow, no CPU time, no failures);
+    every per-task column the replay reads is filled."""
+    n = len(names)
+    plan = Plan(
+        names=list(names),
+        source_ids=[f"{name}-{i}" for i, name in enumerate(names)],
+        durations=list(durations),
+        outputs=list(outputs or [0] * n),
         externals=[0] * n,
         failures=[None] * n,
-        parents=[[i - 1] if chain and i else [] for i in range(n)],
-        children=[1 if chain and i < n - 1 else 0 for i in range(n)],
+        parents=[list(ps) for ps in parents],
+        children=[0] * n,
     )
+    for ps in plan.parents:
+        for p in ps:
+            plan.children[p] += 1
+    for column in dataclasses.fields(Plan):
+        value = getattr(plan, column.name)
+        if isinstance(value, list) and not value and column.name not in _NOT_PER_TASK:
+            default = _PLAN_DEFAULTS.get(column.name)
+            setattr(plan, column.name, [copy.copy(default) for _ in range(n)])
+    return plan
+
+
+def _plan(name: str, n: int, duration: float, *, chain: bool = False, output: int = 0) -> Plan:
+    parents = [[i - 1] if chain and i else [] for i in range(n)]
+    return synthetic_plan([name] * n, [duration] * n, parents, [output] * n)
+
+
+def _fan_in(workers: int, size: int) -> Plan:
+    """``workers`` tasks returning ``size / workers`` bytes each, then one that takes
+    them all (and returns ``size``)."""
+    duration = DURATIONS["calibrate_payload"]
+    parents: list[list[int]] = [[] for _ in range(workers)] + [list(range(workers))]
+    outputs = [size // workers] * workers + [size]
+    names = ["calibrate_payload"] * (workers + 1)
+    return synthetic_plan(names, [duration] * (workers + 1), parents, outputs)
 
 
 class Calibration:
@@ -240,9 +298,14 @@ class Calibration:
         sizes = self.sizes
         with self._recording(switch, config, executor, "startup", n):
             self._startup(engine, switch, n)
+        # A first bag tells the pace; the measured one lasts about noop_seconds.
+        probe = submit_plan(engine, _plan("calibrate_noop", sizes.noop // 4, 0.0))
+        pace = (probe.makespan or 0.0) / max(1, sizes.noop // 4)
+        count = sizes.noop if pace <= 0 else int(sizes.noop_seconds / pace)
+        count = min(max(count, sizes.noop), 10 * sizes.noop)
         with self._recording(switch, config, executor, "noop", n):
-            outcome = submit_plan(engine, _plan("calibrate_noop", sizes.noop, 0.0))
-        pace = (outcome.makespan or 0.0) / max(1, sizes.noop)
+            outcome = submit_plan(engine, _plan("calibrate_noop", count, 0.0))
+        pace = (outcome.makespan or 0.0) / count
         busy = max(DURATIONS["calibrate_busy"], 3 * n * pace)
         with self._recording(switch, config, executor, "busy", n, {"calibrate_busy": busy}):
             submit_plan(engine, _plan("calibrate_busy", sizes.busy * n, busy))
@@ -256,14 +319,8 @@ class Calibration:
             )
         with self._recording(switch, config, executor, "payload", n):
             for size in sizes.payloads:
-                plan = _plan(
-                    "calibrate_payload",
-                    sizes.payload_links,
-                    DURATIONS["calibrate_payload"],
-                    chain=True,
-                    output=size,
-                )
-                submit_plan(engine, plan)
+                for _ in range(sizes.payload_links):
+                    submit_plan(engine, _fan_in(n, size))
 
     def _startup(self, engine: Engine, switch: _Switch, n: int) -> None:
         """Keep 2n sleeping tasks queued until all n workers have taken one (or none

@@ -69,6 +69,18 @@ class Samples:
     handoff_bytes: list[np.ndarray] = field(default_factory=list)
     result_bytes: list[np.ndarray] = field(default_factory=list)
     execution_bytes: list[np.ndarray] = field(default_factory=list)
+    #: Which of those samples make the distributions (the others, from payload runs,
+    #: only give the per-byte costs).
+    launch_base: list[bool] = field(default_factory=list)
+    handoff_base: list[bool] = field(default_factory=list)
+    result_base: list[bool] = field(default_factory=list)
+    execution_base: list[bool] = field(default_factory=list)
+
+    def add(self, name: str, values: np.ndarray, size: np.ndarray, base: bool) -> None:
+        """Samples of ``name`` with their bytes; ``base``: part of its distribution."""
+        getattr(self, name).append(values)
+        getattr(self, f"{name}_bytes").append(size)
+        getattr(self, f"{name}_base").append(base)
 
 
 def _pairs(rows: pl.DataFrame, value: pl.Expr, size: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +177,8 @@ USES = {
     "noop_gap": ("noop",),
     "result": ("single", "chain", "payload"),
     "startup": ("startup",),
+    # Not the start-up probe's tasks: workers starting up load the machine meanwhile.
+    "execution": ("busy", "chain", "payload"),
 }
 
 
@@ -176,6 +190,10 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
 
     def uses(what: str) -> bool:
         return workload is None or workload in USES[what]
+
+    # Payload runs move data across workers on purpose: they give the per-byte costs,
+    # not the latencies of ordinary tasks.
+    base = workload != "payload"
 
     prev_end = pl.col("ended").shift(1).over("worker")
     if native:
@@ -189,8 +207,7 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         roots = pl.col("parents_ended").is_null() if native else pl.lit(True)
         rows = tasks.filter(idle & roots)
         launch, size = _pairs(rows, pl.col("started") - pl.col("dispatched"), "input_bytes")
-        samples.launch.append(launch)
-        samples.launch_bytes.append(size)
+        samples.add("launch", launch, size, base)
     if native and uses("handoff"):
         rows = tasks.filter(
             idle
@@ -198,8 +215,7 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
             & (pl.col("parents_ended") >= pl.col("dispatched"))
         )
         handoff, size = _pairs(rows, pl.col("started") - pl.col("parents_ended"), "input_bytes")
-        samples.handoff.append(handoff)
-        samples.handoff_bytes.append(size)
+        samples.add("handoff", handoff, size, base)
     if not native and uses("engine"):
         samples.engine.append(_array(tasks, pl.col("ready") - pl.col("parents_received")))
     backlog = tasks.with_columns(
@@ -216,9 +232,8 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         )
     if uses("result"):
         result, size = _pairs(tasks, pl.col("received") - pl.col("ended"), "output_bytes")
-        samples.result.append(result)
-        samples.result_bytes.append(size)
-    if requested:
+        samples.add("result", result, size, base)
+    if requested and uses("execution"):
         sleeping = [name for name, seconds in requested.items() if seconds > 0]
         known = tasks.filter(pl.col("name").is_in(sleeping))
         asked = known["name"].replace_strict(
@@ -228,8 +243,7 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         extra, size = _pairs(
             known, pl.col("ended") - pl.col("started") - pl.col("asked"), "output_bytes"
         )
-        samples.execution.append(extra)
-        samples.execution_bytes.append(size)
+        samples.add("execution", extra, size, base)
     diffs = np.diff(np.sort(_array(tasks, pl.col("submitted"))))
     starts = _array(tasks, pl.col("started"))
     if workload is None:
@@ -340,13 +354,8 @@ def fit_model(
             [v for g in groups for v in getattr(g, values)],
         )
 
-    slopes = {
-        "launch": 0.0 if native else slope("launch"),
-        "handoff": slope("handoff") if native else 0.0,
-        "result": slope("result"),
-        "execution": slope("execution"),
-    }
-    fits = [_worker_fit(w, s, slopes) for w, s in sorted(by_workers.items())]
+    slopes = {"result": slope("result"), "execution": slope("execution")}
+    fits = [_worker_fit(w, s, slopes, native) for w, s in sorted(by_workers.items())]
     first = traces[0]
     recorded = first.metadata.get("executor") or {}
     return ExecutorModel(
@@ -355,7 +364,6 @@ def fit_model(
         native_dependencies=native,
         on_demand=_on_demand(list(by_workers.values())),
         seconds_per_output_byte=slopes["execution"],
-        seconds_per_input_byte=slopes["handoff" if native else "launch"],
         seconds_per_result_byte=slopes["result"],
         fits=fits,
         source=source or {"kind": "traces", "traces": [str(t.path) for t in traces]},
@@ -389,12 +397,15 @@ def _distribution(parts: list[np.ndarray], fallback: float = 0.0) -> Distributio
 
 def _less_bytes(s: Samples, name: str, per_byte: float) -> list[np.ndarray]:
     """The samples of ``name`` less their per-byte cost (the simulator adds it back)."""
-    return [
-        v - per_byte * b for v, b in zip(getattr(s, name), getattr(s, f"{name}_bytes"), strict=True)
-    ]
+    values, sizes, bases = (getattr(s, f"{name}{x}") for x in ("", "_bytes", "_base"))
+    return [v - per_byte * b for v, b, base in zip(values, sizes, bases, strict=True) if base]
 
 
-def _worker_fit(workers: int, s: Samples, slopes: dict[str, float]) -> WorkerFit:
+def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool) -> WorkerFit:
+    # Inputs: per worker count (more workers, more of a task's inputs on other workers).
+    moved = "handoff" if native else "launch"
+    per_input = _slope(getattr(s, f"{moved}_bytes"), getattr(s, moved))
+    slopes = {**slopes, "launch": 0.0, "handoff": 0.0, moved: per_input}
     launch = _distribution(_less_bytes(s, "launch", slopes["launch"]))
     startup: list[float] = []
     if s.startup:
@@ -434,6 +445,7 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float]) -> WorkerFit
         startup=startup,
         spawn=spawn,
         spawn_step=step,
+        input_per_byte=per_input,
         load=float(np.mean(s.loads)) if s.loads else None,
     )
 
@@ -457,6 +469,7 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "result_ms": f.result.median * 1e3,
                 "execution_ms": f.execution.median * 1e3,
                 "spawn_s": f.spawn,
+                "input_ms_per_mb": f.input_per_byte * 1e9,
                 "startup_s": max(f.startup, default=0.0),
                 "load": f.load,
             }

@@ -136,6 +136,8 @@ class WorkerFit(BaseModel):
         spawn: executors that start workers on demand: seconds until a worker started
             alone takes its first task.
         spawn_step: ... plus this much for each other worker starting at the same time.
+        input_per_byte: seconds per byte of a task's inputs (from other workers, or
+            through the client).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -153,6 +155,7 @@ class WorkerFit(BaseModel):
     startup: list[float] = Field(default_factory=list)
     spawn: float = Field(0.0, ge=0)
     spawn_step: float = Field(0.0, ge=0)
+    input_per_byte: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
 
@@ -171,7 +174,7 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     values: dict[str, Any] = {
         name: _blend(getattr(a, name), getattr(b, name), w) for name in _DISTRIBUTIONS
     }
-    for name in ("service", "spawn", "spawn_step"):
+    for name in ("service", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)
@@ -207,8 +210,8 @@ class ExecutorModel(BaseModel):
             pools, Ray) rather than all of them at once (Dask, Parsl).
         seconds_per_output_byte: execution time per byte the task returns (making and
             serialising the payload on the worker).
-        seconds_per_input_byte: added to launch or hand-off per byte the task receives.
-        seconds_per_result_byte: added to the result's trip to the client per byte.
+        seconds_per_result_byte: the client's time per byte of a result it receives
+            (it takes results one at a time).
         fits: one WorkerFit per calibrated worker count, by workers.
     """
 
@@ -221,7 +224,6 @@ class ExecutorModel(BaseModel):
     native_dependencies: bool = False
     on_demand: bool = False
     seconds_per_output_byte: float = Field(0.0, ge=0)
-    seconds_per_input_byte: float = Field(0.0, ge=0)
     seconds_per_result_byte: float = Field(0.0, ge=0)
     fits: list[WorkerFit] = Field(min_length=1)
     #: Where it came from: {"kind": "calibration" | "traces", "traces": [...], ...}.

@@ -10,6 +10,12 @@ execution overhead and per-byte costs, and its result reaches the client ``resul
 seconds after its end. Slots come up at their start-up offsets after the first
 submission.
 
+Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
+process pools) they pass through the scheduler one task after another, so their
+transfers add up; executors that resolve dependencies move them worker to worker, in
+parallel, and while a task waits for its worker. The client takes results one at a time, ``seconds_per_result_byte`` each
+byte, so large results queue up there.
+
 The client is simulated too: it submits in the trace's order, each submission costing
 ``submit`` seconds, and, where the trace recorded its control flow (schema 1.2), submits
 a task at max(previous submission + its busy time, its control parents' results + its
@@ -78,7 +84,6 @@ class Parameters:
     on_demand: bool
     fit: WorkerFit
     per_output_byte: float
-    per_input_byte: float
     per_result_byte: float
 
     @classmethod
@@ -93,7 +98,6 @@ class Parameters:
             on_demand=model.on_demand and not warm,
             fit=fit,
             per_output_byte=model.seconds_per_output_byte,
-            per_input_byte=model.seconds_per_input_byte,
             per_result_byte=model.seconds_per_result_byte,
         )
 
@@ -110,12 +114,20 @@ def simulate(
 
     # Per-task draws, as Python lists: scalar indexing in the loop stays cheap.
     submit_cost = fit.submit.sample(rng, n).tolist()
-    launch = (fit.launch.sample(rng, n) + workload.inputs * params.per_input_byte).tolist()
-    handoff = (fit.handoff.sample(rng, n) + workload.inputs * params.per_input_byte).tolist()
+    launch = fit.launch.sample(rng, n).tolist()
+    handoff = fit.handoff.sample(rng, n).tolist()
+    # Moving a task's inputs: through the client, one task after another (the engine
+    # hands the values to the executor, which serialises them in turn), or worker to
+    # worker, in parallel, for executors that resolve dependencies themselves.
+    transfer = (workload.inputs * fit.input_per_byte).tolist()
+    serial = not native
     engine = fit.engine.sample(rng, n).tolist()
     gap = fit.gap.sample(rng, n).tolist()
     noop_gap = fit.noop_gap.sample(rng, n).tolist()
-    result = (fit.result.sample(rng, n) + workload.outputs * params.per_result_byte).tolist()
+    result = fit.result.sample(rng, n).tolist()
+    # The client takes results one at a time: their bytes queue up there.
+    collect = (workload.outputs * params.per_result_byte).tolist()
+    collector_free = 0.0
     asked = np.maximum(workload.durations, 0.0)
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
     durations = (
@@ -201,11 +213,23 @@ def simulate(
             k = pop(idle)[1]
             i = fifo.popleft()
             a = now if now > sched_next else sched_next
-            sched_next = a + service
-            if RUN[i] < last_end[k]:  # the task was waiting when the slot came free
-                st = a + (noop_gap[i] if last_noop[k] else gap[i])
-            else:
-                st = a + (handoff[i] if by_handoff[i] else launch[i])
+            moved = transfer[i]
+            latency = handoff[i] if by_handoff[i] else launch[i]
+            if serial:  # inputs through the client: one transfer after another
+                sched_next = a + service + moved
+                if RUN[i] < last_end[k]:  # the task was waiting when the slot came free
+                    st = a + moved + (noop_gap[i] if last_noop[k] else gap[i])
+                else:
+                    st = a + moved + latency
+            else:  # worker to worker: fetched while the task waits for its slot
+                sched_next = a + service
+                if RUN[i] < last_end[k]:
+                    st = a + (noop_gap[i] if last_noop[k] else gap[i])
+                    fetched = RUN[i] + latency + moved
+                    if fetched > st:
+                        st = fetched
+                else:
+                    st = a + latency + moved
             en = st + duration[i]
             ST[i] = st
             EN[i] = en
@@ -302,6 +326,11 @@ def simulate(
             last_noop[k] = noop[i]
             push(idle, (now, k))
             rc = now + result[i]
+            if collect[i]:
+                if rc < collector_free:
+                    rc = collector_free
+                rc += collect[i]
+                collector_free = rc
             if failed[i]:
                 status[i] = FAILED
         else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapstrace.replay.plan import Plan, build_plan
+from tapstrace.replay.plan import ClientFlow, ClientTime, Plan, build_plan
 from tapstrace.trace.reader import Trace
 
 
@@ -64,19 +64,17 @@ class Workload:
 
 
 def _flow(plan: Plan) -> tuple[str, list[list[int]], list[float], list[float]]:
-    """The plan's client control flow (schema 1.2 traces), or none."""
-    flow = getattr(plan, "flow", "absent")
+    """The plan's client control flow (recorded in schema 1.2 traces, or inferred)."""
     n = len(plan)
-    if flow == "absent":
+    if plan.flow == "absent":
         return "absent", [[] for _ in range(n)], [0.0] * n, [0.0] * n
-    return flow, plan.control, plan.client, plan.busy  # type: ignore[attr-defined]
+    return plan.flow, plan.control, plan.client, plan.busy
 
 
 def _retries(plan: Plan) -> list[tuple[float, ...]]:
-    attempts = getattr(plan, "attempts", None)
-    if not attempts:
+    if not plan.attempts:
         return [()] * len(plan)
-    return [tuple(a[0] for a in tries) for tries in attempts]
+    return [tuple(a[0] for a in tries) for tries in plan.attempts]
 
 
 def _shifted(lists: list[list[int]], by: int) -> list[list[int]]:
@@ -133,9 +131,19 @@ def from_trace(
     data_scale: float = 1.0,
     limit: int | None = None,
     warmup: bool = True,
+    client_flow: ClientFlow = "auto",
+    client_time: ClientTime = "scale",
 ) -> Workload:
-    """The workload a replay of ``trace`` would run (bad input raises a TraceError)."""
-    plan = build_plan(trace, time_scale=time_scale, data_scale=data_scale, limit=limit)
+    """The workload a replay of ``trace`` would run, with the replay's options (bad
+    input raises a TraceError)."""
+    plan = build_plan(
+        trace,
+        time_scale=time_scale,
+        data_scale=data_scale,
+        limit=limit,
+        client_flow=client_flow,
+        client_time=client_time,
+    )
     if not warmup:
         plan.warmup = []
     facts = {

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from tapstrace.predict.calibrate import synthetic_plan
 from tapstrace.predict.model import Distribution, ExecutorModel, WorkerFit
 from tapstrace.predict.workload import Workload, from_plan
-from tapstrace.replay.plan import Plan
 
 
 def workload(
@@ -23,16 +23,8 @@ def workload(
 ) -> Workload:
     """A workload of tasks t0, t1, ... with these durations and data parents."""
     n = len(durations)
-    parents = parents or [[] for _ in range(n)]
-    plan = Plan(
-        names=[f"t{i}" for i in range(n)],
-        source_ids=[str(i) for i in range(n)],
-        durations=list(durations),
-        outputs=outputs or [0] * n,
-        externals=[0] * n,
-        failures=[None] * n,
-        parents=parents,
-        children=[sum(i in ps for ps in parents) for i in range(n)],
+    plan = synthetic_plan(
+        [f"t{i}" for i in range(n)], durations, parents or [[] for _ in range(n)], outputs
     )
     work = from_plan(plan)
     if control is not None:
@@ -59,6 +51,7 @@ def fixed_model(
     execution: float = 0.0,
     spawn: float = 0.0,
     spawn_step: float = 0.0,
+    input_per_byte: float = 0.0,
     **extra: Any,
 ) -> ExecutorModel:
     """A model whose latencies are constants, at one worker count."""
@@ -76,5 +69,6 @@ def fixed_model(
         startup=startup or [],
         spawn=spawn,
         spawn_step=spawn_step,
+        input_per_byte=input_per_byte,
     )
     return ExecutorModel(executor="paper", native_dependencies=native, fits=[fit], **extra)

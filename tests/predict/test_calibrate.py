@@ -62,7 +62,8 @@ def test_startup_and_per_byte_costs_are_found(fitted: tuple[ExecutorModel, list[
     assert close(one.startup[0], STARTUP[0], 0.04)
     assert close(two.startup[0], STARTUP[0], 0.04) and close(two.startup[1], STARTUP[1], 0.04)
     assert not model.on_demand  # all workers start with the executor
-    assert model.seconds_per_input_byte == pytest.approx(PER_INPUT, rel=0.3)
+    for fit in model.fits:
+        assert fit.input_per_byte == pytest.approx(PER_INPUT, rel=0.3)
     assert model.seconds_per_result_byte == pytest.approx(PER_RESULT, rel=0.3)
 
 

@@ -141,3 +141,21 @@ def test_execution_overhead_only_for_tasks_that_run() -> None:
     work = workload([1.0, 0.0, 1.0])
     s = run(work, fixed_model(execution=0.1))
     assert (s.ended - s.started).tolist() == pytest.approx([1.1, 0.0, 1.1])
+
+
+def test_inputs_through_the_client_queue_up() -> None:
+    """Two tasks with 1 MB of input each, at 1 s per MB: fed by the client, the second
+    transfer waits for the first; worker to worker (native), they overlap."""
+    work = workload([1.0, 1.0])
+    work.inputs[:] = 1_000_000
+    fed = run(work, fixed_model(workers=2, input_per_byte=1e-6), workers=2)
+    assert fed.started.tolist() == pytest.approx([1.0, 2.0])
+    native = fixed_model(workers=2, native=True, input_per_byte=1e-6)
+    assert run(work, native, workers=2).started.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_results_queue_at_the_client() -> None:
+    """Two 1 MB results at 1 s per MB: the client takes the second after the first."""
+    work = workload([1.0, 1.0], outputs=[1_000_000, 1_000_000])
+    s = run(work, fixed_model(workers=2, seconds_per_result_byte=1e-6), workers=2)
+    assert sorted(s.received.tolist()) == pytest.approx([2.0, 3.0])
