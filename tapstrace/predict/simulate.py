@@ -13,8 +13,8 @@ submission.
 Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
 process pools) they pass through the scheduler one task after another, so their
 transfers add up; executors that resolve dependencies move them worker to worker, in
-parallel, and while a task waits for its worker. The client takes results one at a time, ``seconds_per_result_byte`` each
-byte, so large results queue up there.
+parallel, and while a task waits for its worker. The client takes results one at a
+time, ``seconds_per_result_byte`` each byte, so large results queue up there.
 
 The client is simulated too: it submits in the trace's order, each submission costing
 ``submit`` seconds, and, where the trace recorded its control flow (schema 1.2), submits
