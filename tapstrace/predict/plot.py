@@ -14,21 +14,24 @@ def scaling_chart(rows: Sequence[dict[str, Any]], title: str) -> Any:
     """An altair chart of ``rows`` (workers, makespan_s, makespan_low_s, makespan_high_s,
     naive_bound_s)."""
     import altair as alt
-    import polars as pl
 
-    frame = pl.DataFrame(rows).select(
-        "workers", "makespan_s", "makespan_low_s", "makespan_high_s", "naive_bound_s"
-    )
+    long = []
+    for r in rows:
+        long.append({"workers": r["workers"], "series": "predicted", "makespan_s": r["makespan_s"],
+                     "low_s": r["makespan_low_s"], "high_s": r["makespan_high_s"]})  # fmt: skip
+        long.append({"workers": r["workers"], "series": "max(critical path, work / workers)",
+                     "makespan_s": r["naive_bound_s"], "low_s": None, "high_s": None})  # fmt: skip
+    base = alt.Chart(alt.Data(values=long))
     x = alt.X("workers:Q", scale=alt.Scale(type="log", base=2), title="workers")
-    base = alt.Chart(alt.Data(values=frame.to_dicts()))
-    band = base.mark_errorbar().encode(
-        x=x,
-        y=alt.Y("makespan_low_s:Q", title="makespan (s)", scale=alt.Scale(type="log")),
-        y2="makespan_high_s:Q",
+    y = alt.Y("makespan_s:Q", title="makespan (s)", scale=alt.Scale(type="log"))
+    colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="top-right"))
+    lines = base.mark_line(point=True).encode(x=x, y=y, color=colour)
+    band = (
+        base.transform_filter("datum.low_s != null")
+        .mark_errorbar()
+        .encode(x=x, y=alt.Y("low_s:Q", title="makespan (s)"), y2="high_s:Q", color=colour)
     )
-    line = base.mark_line(point=True).encode(x=x, y="makespan_s:Q")
-    bound = base.mark_line(strokeDash=[4, 4], color="gray").encode(x=x, y="naive_bound_s:Q")
-    return (band + line + bound).properties(title=title, width=480, height=320)
+    return (lines + band).properties(title=title, width=480, height=320)
 
 
 def write_scaling(
