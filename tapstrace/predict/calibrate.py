@@ -9,9 +9,9 @@ For each worker count, a fresh executor runs, in order:
 2. ``noop``: a bag of no-op tasks submitted at once (sized to last about 1.5 s): the
    client's submission cost, the scheduler's steady pace (its throughput ceiling) and
    the gap between no-op tasks;
-3. ``busy``: a bag of sleeping tasks, long enough for the scheduler to keep up with
-   every worker (3 x workers x its pace): the gap between tasks on a busy worker, and
-   how much longer than asked a task runs;
+3. ``busy``: a bag of sleeping tasks (6 per worker, at least 40), long enough for the
+   scheduler to keep up with every worker (3 x workers x its pace): the gap between
+   tasks on a busy worker, and how much longer than asked a task runs;
 4. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
 5. ``chain``: 5 ms tasks each depending on the previous one: dependency hand-off (or
    engine) latency and the result's trip back;
@@ -308,7 +308,7 @@ class Calibration:
         pace = (outcome.makespan or 0.0) / count
         busy = max(DURATIONS["calibrate_busy"], 3 * n * pace)
         with self._recording(switch, config, executor, "busy", n, {"calibrate_busy": busy}):
-            submit_plan(engine, _plan("calibrate_busy", sizes.busy * n, busy))
+            submit_plan(engine, _plan("calibrate_busy", max(sizes.busy * n, 40), busy))
         with self._recording(switch, config, executor, "single", n):
             for _ in range(sizes.singles):
                 engine.submit(ReplayTask("calibrate_single", 0.0, "sleep", 0)).result()
