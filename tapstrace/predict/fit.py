@@ -441,7 +441,11 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         gap=_distribution(s.gap),
         noop_gap=_distribution(s.noop_gap, _distribution(s.gap).median),
         result=_distribution(_less_bytes(s, "result", slopes["result"])),
-        execution=_distribution(_less_bytes(s, "execution", slopes["execution"])),
+        # Its median only: the overruns' tail comes from tasks that wake up together in
+        # the busy bag and fight for the CPU (or a GIL), which is not every task's lot.
+        execution=Distribution.fixed(
+            _distribution(_less_bytes(s, "execution", slopes["execution"])).median
+        ),
         startup=startup,
         spawn=spawn,
         spawn_step=step,
