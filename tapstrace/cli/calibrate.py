@@ -20,19 +20,15 @@ DEFAULT_WORKERS = "1,2,4,8"
 
 
 def _trace_files(paths: tuple[str, ...]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.arrow") if p.is_file())
-            if not found:
-                raise UserError(f"{path}: no *.arrow trace in this directory")
-            files += found
-        elif path.exists():
-            files.append(path)
-        else:
-            raise UserError(f"{path}: no such file or directory")
-    return list(dict.fromkeys(files))
+    """Trace files named by ``paths`` (directories searched for *.arrow, as analyze
+    does); the first path that gives none stops with one line."""
+    from tapstrace.analysis.batch import find_traces
+
+    files, problems = find_traces(paths)
+    if problems:
+        path, problem = problems[0]
+        raise UserError(f"{path}: {problem}")
+    return files
 
 
 @click.command(

@@ -49,3 +49,33 @@ def test_failures_stay_failures() -> None:
     counts = metrics.status_counts(metrics.prepare(predicted))
     source = metrics.status_counts(metrics.prepare(trace))
     assert counts == source
+
+
+def test_recorded_client_flow_paces_the_prediction(tmp_path: Path) -> None:
+    """A client that keeps 4 tasks in flight (waiting for one before the next) on 8
+    workers: the recorded control flow holds the prediction to 4 at a time."""
+    import concurrent.futures
+
+    from tapstrace.engine.engine import Engine
+    from tapstrace.engine.executor import PoolExecutor
+    from tapstrace.trace.writer import TraceWriter
+    from tests.tasks import sleep
+
+    path = tmp_path / "inflight.arrow"
+    with TraceWriter(path) as writer, Engine(
+        PoolExecutor(concurrent.futures.ThreadPoolExecutor(8)), recorder=writer
+    ) as engine:
+        pending: set[concurrent.futures.Future[object]] = set()
+        for _ in range(24):
+            if len(pending) >= 4:
+                _, left = engine.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                pending = set(left)
+            pending.add(engine.submit(sleep, 0.05))
+        engine.wait(pending)
+    trace = read_trace(path)
+    assert trace.tasks["control_parents"].list.len().sum() >= 20
+    model = fixed_model(workers=8)
+    paced = predict(from_trace(trace), model, 8, samples=1)
+    assert paced.makespan >= 6 * 0.05  # 24 tasks, 4 at a time
+    free = predict(from_trace(trace, client_flow="none"), model, 8, samples=1)
+    assert free.makespan < 4 * 0.05 + 0.05  # 24 tasks, 8 at a time
