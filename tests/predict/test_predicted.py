@@ -62,9 +62,10 @@ def test_recorded_client_flow_paces_the_prediction(tmp_path: Path) -> None:
     from tests.tasks import sleep
 
     path = tmp_path / "inflight.arrow"
-    with TraceWriter(path) as writer, Engine(
-        PoolExecutor(concurrent.futures.ThreadPoolExecutor(8)), recorder=writer
-    ) as engine:
+    with (
+        TraceWriter(path) as writer,
+        Engine(PoolExecutor(concurrent.futures.ThreadPoolExecutor(8)), recorder=writer) as engine,
+    ):
         pending: set[concurrent.futures.Future[object]] = set()
         for _ in range(24):
             if len(pending) >= 4:
