@@ -292,6 +292,9 @@ def _print(
              f"({_percent(path['share_of_makespan'])} of makespan)"),
             ("with overheads", f"{_seconds(observed['length_s'])} "
              f"({_percent(observed['share_of_makespan'])}) = {parts}"),
+            ("client", f"submits for {_seconds(r['client']['span_s'])} "
+             f"({_percent(r['client']['share_of_makespan'])} of makespan): busy "
+             f"{_seconds(r['client']['busy_s'])}, waiting {_seconds(r['client']['waiting_s'])}"),
             ("worker start-up", _seconds(r["startup_s"]) + (" (--warm)" if r["warm"] else "")),
             ("simulation", f"{_seconds(r['simulation_seconds'])} for {len(r['samples'])} runs"),
         ]  # fmt: skip

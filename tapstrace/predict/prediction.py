@@ -53,6 +53,19 @@ class Prediction:
         done = int((s.status[s.first :] == 0).sum())
         return done / self.makespan if self.makespan > 0 else None
 
+    @property
+    def client(self) -> dict[str, float]:
+        """The client's share: from the first to the last submission (``span_s``), the
+        seconds it spent submitting and working (``busy_s``) and waiting for results."""
+        s = self.schedule
+        span = float(s.submitted[s.first :].max()) - s.origin if s.first < len(s.submitted) else 0.0
+        return {
+            "span_s": span,
+            "busy_s": s.client_busy,
+            "waiting_s": max(0.0, span - s.client_busy),
+            "share_of_makespan": span / self.makespan if self.makespan > 0 else 0.0,
+        }
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures (no per-task data)."""
         low, high = self.interval
@@ -66,6 +79,7 @@ class Prediction:
             "utilisation": self.utilisation,
             "throughput_per_s": self.throughput,
             "simulation_seconds": self.seconds,
+            "client": self.client,
             **self.facts,
         }
 

@@ -59,6 +59,8 @@ class Schedule:
     status: np.ndarray
     #: Index of the first task after the warm-up tasks.
     first: int = 0
+    #: Client seconds spent submitting and working (not waiting) after the warm-up.
+    client_busy: float = 0.0
 
     @property
     def origin(self) -> float:
@@ -370,4 +372,5 @@ def simulate(
         slot=np.array(SLOT, dtype=np.int64),
         status=np.array(status, dtype=np.int8),
         first=workload.warmup,
+        client_busy=float(sum(submit_cost[workload.warmup :]) + sum(busy[workload.warmup + 1 :])),
     )
