@@ -66,10 +66,10 @@ def calibrate(
     """Fit an executor model for tapstrace predict.
 
     Without TRACE, runs a short calibration on the executor (its --executor.* flags as
-    for tapstrace run) at each --workers count: a start-up probe, a no-op bag, single
-    tasks, a chain and payload chains, recorded as traces next to the model. With TRACE
-    (files or directories of traces of one executor, e.g. traces/dask-*.arrow), fits
-    the model from them instead.
+    for tapstrace run) at each --workers count: a start-up probe, a no-op bag, a bag of
+    busy workers, single tasks, a chain and payload fan-ins, recorded as traces next to
+    the model. With TRACE (files or directories of traces of one executor, e.g.
+    traces/dask-*.arrow), fits the model from them instead. docs/predict.md.
 
     \b
       tapstrace calibrate --executor dask --workers 1,2,4,8
@@ -96,6 +96,12 @@ def calibrate(
         counts = parse_workers(workers_)
         layers = [load_toml_layer(path) for path in configs]
         cli_layer = layer_from_params(generated, ctx.meta[OPTIONS_KEY])
+        for layer in [*layers, cli_layer]:  # nothing the user set goes unused
+            for (section, _), source in layer.sources.items():
+                if section != "executor":
+                    raise UserError(
+                        f"{source}: calibrate takes executor settings only, not [{section}]"
+                    )
         if executor is not None:
             cli_layer.set("executor", "name", executor, "--executor")
         config = resolve_plugin([*layers, cli_layer], "executor", DEFAULT_EXECUTOR)

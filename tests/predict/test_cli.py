@@ -32,6 +32,7 @@ ERRORS = [
     (["calibrate", "missing.arrow"], "missing.arrow: no such file or directory"),
     (["calibrate", "--executor", "nope"], "unknown executor 'nope'"),
     (["calibrate", "--executor", "thread", "--executor.max-threads", "0"], "--executor.max-th"),
+    (["calibrate", "--engine.retries", "2"], "calibrate takes executor settings only"),
 ]
 
 
