@@ -186,8 +186,9 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
     model, _ = calibrate(config, cal_workers, out / "calibration" / name,
                          sizes=Sizes.quick() if args.quick else None)  # fmt: skip
     model.save(out / "models" / f"{name}.json")
-    emit({"kind": "calibration", "executor": name, "seconds": time.perf_counter() - began,
-          "load_before": before, "load_after": load()})  # fmt: skip
+    seconds = time.perf_counter() - began
+    emit({"kind": "calibration", "executor": name, "seconds": seconds,
+          "load_before": before, "load_after": load()}, out)  # fmt: skip
 
     def measure(path: Path, scale: float, workers: int) -> tuple[list[float], float]:
         """Makespans of --repeat replays, and the mean load average meanwhile."""
@@ -210,14 +211,15 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
             p = predict(work, model, workers, samples=5)
             spans, at = measure(path, scale, workers)
             low, high = p.interval
-            emit({"kind": "accuracy", "executor": name, "trace": label, "workers": workers,
+            row = {"kind": "accuracy", "executor": name, "trace": label, "workers": workers,
                   "tasks": len(work) - work.warmup, "time_scale": scale,
                   "work_s": work.work, "critical_path_s": path_s,
                   "naive_s": max(path_s, work.work / workers), "predicted_s": p.makespan,
                   "low_s": low, "high_s": high,
                   "measured_s": statistics.mean(spans) if spans else None,
                   "spread": (max(spans) - min(spans)) / statistics.mean(spans) if spans else None,
-                  "load": at})  # fmt: skip
+                  "load": at}  # fmt: skip
+            emit(row, out)
     bag = noop_bag_trace(args.throughput_tasks, out / "shapes")
     for workers in [int(w) for w in args.throughput_workers.split(",")]:
         path = warmed(bag, workers, out)
@@ -225,14 +227,20 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
         p = predict(work, model, workers, samples=5)
         spans, at = measure(path, 1.0, workers)
         n = args.throughput_tasks
-        emit({"kind": "throughput", "executor": name, "workers": workers, "tasks": n,
-              "predicted_per_s": n / p.makespan,
-              "measured_per_s": n / statistics.mean(spans) if spans else None, "load": at,
-              "calibrated": workers in cal_workers})  # fmt: skip
+        row = {"kind": "throughput", "executor": name, "workers": workers, "tasks": n,
+               "predicted_per_s": n / p.makespan,
+               "measured_per_s": n / statistics.mean(spans) if spans else None, "load": at,
+               "calibrated": workers in cal_workers}  # fmt: skip
+        emit(row, out)
 
 
-def emit(row: dict[str, Any]) -> None:
+def emit(row: dict[str, Any], out: Path | None = None) -> None:
+    """A result row to the parent (stdout) and to ``rows-EXECUTOR.jsonl`` in ``out``, so
+    executors measured by separate runs report together (--report-only)."""
     print("RESULT " + json.dumps(row), flush=True)
+    if out is not None:
+        with open(out / f"rows-{row['executor']}.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
 
 
 def traces(args: argparse.Namespace) -> list[tuple[str, Path, float]]:
@@ -284,6 +292,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/predict_accuracy")
     parser.add_argument("--repeat", type=int, default=2, help="replays per measurement")
     parser.add_argument("--quick", action="store_true", help="a reduced run for development")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the report of the rows already in --out")  # fmt: skip
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: one executor
     args = parser.parse_args()
     if args.quick:
@@ -296,7 +306,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     if args.one:
+        (args.out / f"rows-{args.one}.jsonl").unlink(missing_ok=True)
         run_executor(args.one, args)
+        return
+    if args.report_only:
+        report(saved_rows(args.out), args.out)
         return
     names, skipped = available(args.executors.split(","))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -318,7 +332,15 @@ def main() -> None:
             if row["kind"] == "calibration":
                 loads = f"{row['load_before']:.2f} -> {row['load_after']:.2f}"
                 print(f"{name}: calibrated in {row['seconds']:.0f} s (load {loads})", flush=True)
-    report(rows, args.out)
+    report(saved_rows(args.out), args.out)
+
+
+def saved_rows(out: Path) -> list[dict[str, Any]]:
+    """Every row the executors' runs wrote to ``out`` (this run's and earlier ones')."""
+    rows = []
+    for path in sorted(out.glob("rows-*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return rows
 
 
 def report(rows: list[dict[str, Any]], out: Path) -> None:
