@@ -6,17 +6,21 @@ Each parameter is read off the tasks where nothing else explains the time it mea
   (for executors that resolve dependencies themselves, tasks without parents);
 - handoff (those executors): the last parent's end -> start, worker idle by then;
 - engine (the others): the last parent's result -> the child's dispatch;
-- gap: a worker's end -> its next start, when that next task was already waiting;
+- gap: a worker's end -> its next start, when that next task was already waiting
+  (noop_gap: after a task that did no work);
 - result: end -> received, every task;
 - submit: the time between consecutive submissions of a burst (a calibration bag, or
   the shorter half of a trace's submission gaps);
 - service: the densest pace of starts (in a calibration no-op bag, its steady pace);
 - startup: each worker's first start after the first submission, less a launch;
-- per-byte costs: least-squares slopes of launch/handoff on input bytes, result on
-  output bytes (and of the execution overhead on output bytes, in calibration runs).
+- per-byte costs: least-squares slopes of launch/handoff on input bytes (per worker
+  count), of result on output bytes (and of the execution overrun on output bytes, in
+  calibration runs).
 
-Calibration traces say in their metadata which workload they hold and how long each
-task was asked to run, which gives the execution overhead too (docs/predict.md).
+Calibration traces say in their metadata which workload they hold (``USES`` below says
+what each one measures) and how long each task was asked to run, which gives the
+execution overrun and, from the start-up probe, whether workers start on demand
+(docs/predict.md).
 """
 
 from __future__ import annotations
@@ -38,8 +42,6 @@ from tapstrace.predict.model import Distribution, ExecutorModel, WorkerFit
 from tapstrace.trace.reader import Trace
 from tapstrace.version import __version__
 
-#: ``metadata["calibration"]["workload"]`` values of calibration traces.
-WORKLOADS = ("startup", "noop", "busy", "chain", "single", "payload")
 #: Fewest input-byte spread (bytes) for a per-byte slope to be fitted.
 _MIN_SPREAD = 50_000
 
@@ -61,7 +63,6 @@ class Samples:
     #: Cold probes: (alone, others) = a lone worker's start-up, and the start-ups of the
     #: others when started together afterwards (seconds, less a launch).
     cold: list[tuple[float, list[float]]] = field(default_factory=list)
-    slots: list[int] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)
     #: Bytes beside each sample of launch, handoff, result and execution (input bytes
     #: for the first two, output bytes for the others), for the per-byte costs.
@@ -260,7 +261,6 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
             samples.service.append(pace)
     if workload == "startup":
         _cold_startup(tasks, samples)
-        samples.slots.append(tasks["worker"].n_unique())
     load = calibration.get("load")
     if isinstance(load, int | float):
         samples.loads.append(float(load))

@@ -98,12 +98,6 @@ class Distribution(BaseModel):
             return np.full(size, self.median)
         return np.interp(rng.random(size), self._probabilities(), self.values)
 
-    def shifted(self, seconds: float) -> Distribution:
-        """The distribution plus ``seconds``, kept at or above 0."""
-        return Distribution(
-            values=[max(0.0, v + seconds) for v in self.values], samples=self.samples
-        )
-
 
 def _blend(a: Distribution, b: Distribution, w: float) -> Distribution:
     """Quantile-wise mix (1 - w) a + w b, on a common grid."""
