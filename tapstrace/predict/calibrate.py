@@ -341,7 +341,11 @@ class Calibration:
             now = time.monotonic()
             with switch.lock:
                 seen, last_new = len(switch.workers), switch.last_new
-            patience = max(2.0, 0.5 * (last_new - begin)) if seen else self.sizes.startup_timeout
+            # Workers can take many seconds to start on a busy machine (each spawned
+            # interpreter imports the client's main module): wait, but not for workers
+            # that will never come (an executor capped below n, such as Parsl with fewer
+            # cores than workers x cores_per_worker).
+            patience = max(5.0, last_new - begin) if seen else self.sizes.startup_timeout
             if done >= 2 * n and (seen >= n or now - last_new > patience):
                 break
             if now - begin > self.sizes.startup_timeout:
