@@ -427,9 +427,9 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         steps = []
         for alone, others in s.cold:
             if len(others) > 1:
-                # The simulator starts the j-th of m at spawn + j * step: match the mean.
+                # m workers started together come up together, spawn + (m - 1) x step.
                 mean = float(np.mean(others)) - launch.median
-                steps.append(2 * (mean - (alone - launch.median)) / (len(others) - 1))
+                steps.append((mean - (alone - launch.median)) / (len(others) - 1))
         step = max(0.0, float(np.median(steps))) if steps else 0.0
     return WorkerFit(
         workers=workers,

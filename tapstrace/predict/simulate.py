@@ -188,6 +188,9 @@ def simulate(
     spawn, spawn_step = fit.spawn, fit.spawn_step
     born = 0  # on demand: slots started so far
     spawning = 0  # ... and not up yet
+    batch: list[int] = []  # the slots starting together
+    batch_start = [0.0]
+    up_at = [_INF] * nslots
     idle: list[tuple[float, int]] = []
     if not on_demand:
         # Every slot comes up at its offset; start-up events have codes below -n.
@@ -204,11 +207,20 @@ def simulate(
         """Hand queued tasks to free slots (FIFO, one per ``service`` seconds)."""
         nonlocal sched_next, born, spawning
         if on_demand and (not idle or idle[0][0] > now):
-            # No worker idle: start one per queued task, as many as the executor has.
-            while born < nslots and spawning < len(fifo):
-                push(heap, (now + spawn + spawn_step * spawning, -n - 1 - born))
-                born += 1
-                spawning += 1
+            # No worker idle: start one per queued task, as many as the executor has;
+            # workers started together come up together, later the more there are.
+            burst = min(nslots - born, len(fifo) - spawning)
+            if burst > 0:
+                if not spawning:
+                    batch.clear()
+                    batch_start[0] = now
+                batch.extend(range(born, born + burst))
+                born += burst
+                spawning += burst
+                at = batch_start[0] + spawn + spawn_step * (len(batch) - 1)
+                for k in batch:  # the whole batch now comes up later (older events lapse)
+                    up_at[k] = at
+                    push(heap, (at, -n - 1 - k))
         while fifo and idle:
             if idle[0][0] > now:  # the next free slot has not come up yet
                 return
@@ -317,8 +329,12 @@ def simulate(
                 RUN[code + n] = now
                 fifo.append(code + n)
             elif on_demand:  # a worker started on demand came up
+                k = -n - 1 - code
+                if up_at[k] != now:
+                    continue  # a lapsed event: its batch grew and comes up later
+                up_at[k] = -_INF
                 spawning -= 1
-                push(idle, (now, -n - 1 - code))
+                push(idle, (now, k))
             dispatch(now)  # or a slot came up
             continue
         i = code
