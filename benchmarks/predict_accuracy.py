@@ -294,6 +294,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a reduced run for development")
     parser.add_argument("--report-only", action="store_true",
                         help="print the report of the rows already in --out")  # fmt: skip
+    parser.add_argument("--repredict", action="store_true",
+                        help="predict the rows in --out again with the current simulator and "
+                        "the models calibrated then (the measurements stay)")  # fmt: skip
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: one executor
     args = parser.parse_args()
     if args.quick:
@@ -309,7 +312,9 @@ def main() -> None:
         (args.out / f"rows-{args.one}.jsonl").unlink(missing_ok=True)
         run_executor(args.one, args)
         return
-    if args.report_only:
+    if args.repredict:
+        repredict(args.out)
+    if args.report_only or args.repredict:
         report(saved_rows(args.out), args.out)
         return
     names, skipped = available(args.executors.split(","))
@@ -333,6 +338,35 @@ def main() -> None:
                 loads = f"{row['load_before']:.2f} -> {row['load_after']:.2f}"
                 print(f"{name}: calibrated in {row['seconds']:.0f} s (load {loads})", flush=True)
     report(saved_rows(args.out), args.out)
+
+
+def repredict(out: Path) -> None:
+    """Predict every saved row again from its executor's saved model and the warmed
+    trace it measured (the replays' measurements are kept as they were)."""
+    from tapstrace.predict.model import ExecutorModel
+    from tapstrace.predict.prediction import predict
+    from tapstrace.predict.workload import from_trace
+
+    for path in sorted(out.glob("rows-*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+        for row in rows:
+            if row["kind"] == "calibration":
+                continue
+            model = ExecutorModel.load(out / "models" / f"{row['executor']}.json")
+            if row["kind"] == "accuracy":
+                trace = out / "warmed" / f"{row['trace']}-w{row['workers']}.arrow"
+                scale = row["time_scale"]
+            else:
+                trace = out / "warmed" / f"noop-bag-{row['tasks']}-w{row['workers']}.arrow"
+                scale = 1.0
+            work = from_trace(read_trace(trace, warn=False), time_scale=scale)
+            p = predict(work, model, row["workers"], samples=5)
+            if row["kind"] == "accuracy":
+                row["predicted_s"], (row["low_s"], row["high_s"]) = p.makespan, p.interval
+            else:
+                row["predicted_per_s"] = row["tasks"] / p.makespan
+            row["repredicted"] = True
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def saved_rows(out: Path) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ from rich.table import Table
 from tapstrace.errors import UserError
 
 DEFAULT_PLOT_DIR = Path("predict-report")
+#: From this many tasks, 2 simulations by default instead of 5.
+LARGE = 200_000
 
 
 def parse_workers(text: str) -> list[int]:
@@ -105,8 +107,9 @@ def _trace_path(out: str, workers: int, many: bool, app: str, executor: str) -> 
     type=click.Choice(["arrow", "wfformat", "taps"]),
     help="Format of TRACE [default: detected from its content].",
 )
-@click.option("--samples", type=int, default=5, show_default=True,
-              help="Runs with fresh latency draws; the interval is their range.")  # fmt: skip
+@click.option("--samples", type=int, default=None,
+              help="Runs with fresh latency draws; the interval is their range "
+              "[default: 5, or 2 from 200,000 tasks].")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--warm", is_flag=True, help="Workers are up before the first submission.")
 @click.option("--json", "as_json", is_flag=True, help="Print the prediction as JSON.")
@@ -126,7 +129,7 @@ def predict(
     client_flow: str,
     client_time: str,
     format_: str | None,
-    samples: int,
+    samples: int | None,
     seed: int,
     warm: bool,
     as_json: bool,
@@ -153,7 +156,7 @@ def predict(
         raise UserError("give --model FILE or --executor NAME (the model calibrated last for it)")
     if time_scale < 0 or data_scale < 0:
         raise UserError("--time-scale and --data-scale must be at least 0")
-    if samples < 1:
+    if samples is not None and samples < 1:
         raise UserError("--samples must be at least 1")
     counts = parse_workers(workers)
     path = find_model(model_name) if model_name is not None else latest_model(str(executor))
@@ -169,6 +172,8 @@ def predict(
             client_time=client_time,  # type: ignore[arg-type]
         )
         loaded = time.perf_counter() - started
+        if samples is None:  # a million tasks take ~5 s a run; their spread is small
+            samples = 5 if len(work) < LARGE else 2
         predictions = [
             run_prediction(work, model, n, samples=samples, seed=seed, warm=warm) for n in counts
         ]
