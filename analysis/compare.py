@@ -29,6 +29,7 @@ COMPARED = {
     "critical_path.share_of_makespan": "critical_path_share",
     "overheads.engine.median_s": "engine_median_s",
     "overheads.queueing.median_s": "queueing_median_s",
+    "overheads.worker_wait.median_s": "worker_wait_median_s",
     "overheads.launch.median_s": "launch_median_s",
     "overheads.return.median_s": "return_median_s",
     "utilisation.mean_idle_fraction": "idle_fraction",
@@ -90,8 +91,8 @@ def per_trace(summaries: list[dict[str, Any]]) -> pl.DataFrame:
     """Flat per-trace summaries as one table (columns missing in a trace are null)."""
     if not summaries:
         return pl.DataFrame()
-    frames = [pl.DataFrame([row], infer_schema_length=None) for row in summaries]
-    return pl.concat(frames, how="diagonal_relaxed")
+    # strict=False: a column that is an integer in one trace and a float in another is a float
+    return pl.from_dicts(summaries, infer_schema_length=None, strict=False)
 
 
 def _check_keys(table: pl.DataFrame, by: list[str]) -> None:

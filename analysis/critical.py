@@ -1,6 +1,9 @@
 """The critical path: the chain of dependent tasks that bounds the makespan.
 
-Two weightings over the final attempt of every task:
+Two weightings over the final attempt of every task, along data dependencies and, where
+the trace records the client (schema 1.2), its control edges: a task the client submitted
+only after seeing some results follows them, the client's time in between (its
+``client_seconds``) weighing the edge.
 
 - ``execution``: each task weighs its execution time (ended - started); the path is
   the makespan's lower bound on unlimited workers with free scheduling.
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import polars as pl
 
-from tapstrace.analysis.graph import LongestPath, longest_path, task_dag
+from tapstrace.analysis.graph import LongestPath, flow_dag, longest_path
 from tapstrace.analysis.overhead import COMPONENTS, task_overheads
 from tapstrace.analysis.tasks import Tasks, as_tasks
 
@@ -120,7 +123,7 @@ def _critical_path(tasks: Tasks, weighting: Weighting) -> CriticalPath:
     weights, unknown, reason = _weights(tasks, weighting)
     if weights is None:
         return CriticalPath(weighting, None, unknown=unknown, reason=reason)
-    graph = task_dag(tasks)
+    graph = flow_dag(tasks)
     result: LongestPath = longest_path(graph, weights)
     on_path = tasks.final[result.path]
     components: dict[str, float] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from tapstrace.trace.schema import KEY_RUN, KEY_SCHEMA_VERSION, SCHEMA, TIME
+from tapstrace.trace.schema import DEFAULTS, KEY_RUN, KEY_SCHEMA_VERSION, SCHEMA, TIME
 from tapstrace.version import TRACE_SCHEMA_VERSION
 
 T0_US = 1_700_000_000_000_000  # the first submission, microseconds since the epoch
@@ -107,8 +107,12 @@ def layered_trace(
         "oob_bytes": pa.array(np.zeros(n, np.int64)),
         "warmup": pa.array(np.zeros(n, bool)),
     }
-    for f in SCHEMA:  # what a synthetic run does not know stays null
-        columns.setdefault(f.name, pa.nulls(n, f.type))
+    for f in SCHEMA:  # what a synthetic run does not know stays null (or its default)
+        if f.name not in columns:
+            default = DEFAULTS.get(f.name)
+            columns[f.name] = (
+                pa.nulls(n, f.type) if default is None else pa.array([default] * n, f.type)
+            )
     run = {
         "run_id": "synthetic",
         "app": {"name": "layered", "params": {"tasks": n, "width": width, "seed": seed}},

@@ -39,12 +39,17 @@ class Dag:
         target: child node of each edge.
         dangling: parent ids that name no task of the trace (a partial trace, or a
             parent excluded as warm-up); those dependencies are dropped.
+        weight: each edge's weight in seconds (None: all 0). Control edges weigh the
+            client's time between seeing its parents' results and submitting the child.
+        control: how many of the edges are control edges (the rest are data edges).
     """
 
     nodes: int
     source: np.ndarray
     target: np.ndarray
     dangling: int = 0
+    weight: np.ndarray | None = None
+    control: int = 0
 
     @property
     def edges(self) -> int:
@@ -59,7 +64,8 @@ class Dag:
     @cached_property
     def depth(self) -> int:
         """Tasks on the longest chain of dependencies (0 for an empty graph)."""
-        return round(longest_path(self, np.ones(self.nodes)).length)
+        plain = self if self.weight is None else Dag(self.nodes, self.source, self.target)
+        return round(longest_path(plain, np.ones(self.nodes)).length)
 
     @cached_property
     def csr(self) -> tuple[np.ndarray, np.ndarray]:
@@ -70,20 +76,18 @@ class Dag:
         return order, offsets
 
 
-def build_dag(final: pl.DataFrame) -> Dag:
-    """The dependency graph of the final attempts (``final`` sorted by task_id)."""
+def edges_from(final: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Edges from the task ids listed in ``column`` to each row: (source, target) node
+    arrays and the number of ids that name no task of ``final``."""
     n = final.height
-    if n == 0:
-        empty = np.zeros(0, np.int64)
-        return Dag(0, empty, empty)
     ids = final["task_id"].to_numpy()
-    counts = final["parents"].list.len().to_numpy().astype(np.int64)
-    exploded = final["parents"].explode(empty_as_null=False, keep_nulls=False)
+    counts = final[column].list.len().fill_null(0).to_numpy().astype(np.int64)
+    exploded = final[column].explode(empty_as_null=False, keep_nulls=False)
     parent_ids = exploded.drop_nulls().to_numpy().astype(np.int64)
     target = np.repeat(np.arange(n, dtype=np.int64), counts)
     if parent_ids.size != target.size:  # null entries inside parent lists
-        raise TraceError("parents column holds null task ids")
-    if ids[-1] - ids[0] == n - 1:  # contiguous ids (a recorded trace): arithmetic
+        raise TraceError(f"{column} column holds null task ids")
+    if int(ids[-1]) - int(ids[0]) == n - 1:  # contiguous ids (a recorded trace): arithmetic
         source = parent_ids - ids[0]
         found = (source >= 0) & (source < n)
     else:
@@ -91,13 +95,49 @@ def build_dag(final: pl.DataFrame) -> Dag:
         found = source < n
         found[found] = ids[source[found]] == parent_ids[found]
     dangling = int(parent_ids.size - found.sum())
-    return Dag(n, source[found], target[found], dangling)
+    return source[found], target[found], dangling
+
+
+def build_dag(final: pl.DataFrame, *, control: bool = False) -> Dag:
+    """The dependency graph of the final attempts (``final`` sorted by task_id).
+
+    With ``control``, the client's control edges (schema 1.2 ``control_parents``: results
+    the client had seen before submitting the task) join the data edges, each weighing
+    the child's ``client_seconds`` (0 when unknown).
+    """
+    n = final.height
+    if n == 0:
+        empty = np.zeros(0, np.int64)
+        return Dag(0, empty, empty)
+    source, target, dangling = edges_from(final, "parents")
+    if not (control and "control_parents" in final.columns):
+        return Dag(n, source, target, dangling)
+    c_source, c_target, c_dangling = edges_from(final, "control_parents")
+    client = final["client_seconds"].fill_null(0.0).to_numpy().astype(np.float64)
+    weight = np.concatenate([np.zeros(source.size), client[c_target]])
+    return Dag(
+        n,
+        np.concatenate([source, c_source]),
+        np.concatenate([target, c_target]),
+        dangling + c_dangling,
+        weight,
+        int(c_source.size),
+    )
 
 
 def task_dag(trace: Trace | Tasks) -> Dag:
-    """The dependency graph of a trace's final attempts (nodes: rows of ``Tasks.final``)."""
+    """The data dependencies of a trace's final attempts (nodes: rows of ``Tasks.final``)."""
     tasks = as_tasks(trace)
     return tasks.cached("dag", lambda: build_dag(tasks.final))
+
+
+def flow_dag(trace: Trace | Tasks) -> Dag:
+    """Data dependencies and the client's control edges (the same as :func:`task_dag` for
+    a trace that does not record the client): what bounds when each task could start."""
+    tasks = as_tasks(trace)
+    if not tasks.client_recorded:
+        return task_dag(tasks)
+    return tasks.cached("flow_dag", lambda: build_dag(tasks.final, control=True))
 
 
 @dataclass(frozen=True)
@@ -118,6 +158,7 @@ class Chains:
         graph: the contracted graph, one node per chain; its edges are the original
             edges that are not links (from a chain's tail to another chain's head).
         sources: the original node each contracted edge leaves (its chain's tail).
+        link_weight: each node's weight of the link into it (0 at a chain's head).
     """
 
     parent: np.ndarray
@@ -127,6 +168,7 @@ class Chains:
     starts: np.ndarray
     graph: Dag
     sources: np.ndarray
+    link_weight: np.ndarray
 
 
 def _jump(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +205,12 @@ def contract(dag: Dag) -> Chains:
     chain[order] = np.cumsum(parent[order] < 0) - 1
     starts = np.append(first, n)
     outside = ~link
-    graph = Dag(first.size, chain[dag.source[outside]], chain[dag.target[outside]])
-    return Chains(parent, chain, rank, order, starts, graph, dag.source[outside])
+    weight = None if dag.weight is None else dag.weight[outside]
+    graph = Dag(first.size, chain[dag.source[outside]], chain[dag.target[outside]], 0, weight)
+    link_weight = np.zeros(n)
+    if dag.weight is not None:
+        link_weight[dag.target[link]] = dag.weight[link]
+    return Chains(parent, chain, rank, order, starts, graph, dag.source[outside], link_weight)
 
 
 def _arrivals(dag: Dag, weight: np.ndarray) -> np.ndarray:
@@ -185,7 +231,10 @@ def _arrivals(dag: Dag, weight: np.ndarray) -> np.ndarray:
         done += frontier.size
         edges = _out_edges(order, offsets, frontier)
         children = dag.target[edges]
-        np.maximum.at(arrival, children, finish[dag.source[edges]])
+        reach = finish[dag.source[edges]]
+        if dag.weight is not None:
+            reach = reach + dag.weight[edges]
+        np.maximum.at(arrival, children, reach)
         np.subtract.at(indegree, children, 1)
         freed = children[indegree[children] == 0]
         # Each freed node once (it appears once per parent in this level), without a sort:
@@ -225,8 +274,9 @@ def _out_edges(order: np.ndarray, offsets: np.ndarray, nodes: np.ndarray) -> np.
 
 
 def longest_path(dag: Dag, weight: np.ndarray) -> LongestPath:
-    """The path of greatest total node weight: ``finish[v] = weight[v] + max(finish[u])``
-    over v's parents u, the heaviest ``finish`` its end.
+    """The path of greatest total weight: ``finish[v] = weight[v] + max(finish[u] + w(u, v))``
+    over v's parents u (edge weights ``dag.weight``, 0 without), the heaviest ``finish``
+    its end.
 
     Chains are contracted first (:func:`contract`); the contracted graph is solved level
     by level (Kahn's algorithm), each chain's nodes then follow by a running sum.
@@ -235,8 +285,9 @@ def longest_path(dag: Dag, weight: np.ndarray) -> LongestPath:
     n = dag.nodes
     if n == 0:
         return LongestPath(0.0, np.zeros(0, np.int64), np.zeros(0))
-    weight = np.asarray(weight, np.float64)
     chains = dag.chains
+    # Each node with the link into it (its chain's heads have none).
+    weight = np.asarray(weight, np.float64) + chains.link_weight
     # Weight from each chain's head down to every node of it, inclusive.
     sums = np.cumsum(weight[chains.order])
     before = sums[chains.starts[:-1]] - weight[chains.order[chains.starts[:-1]]]
@@ -249,7 +300,10 @@ def longest_path(dag: Dag, weight: np.ndarray) -> LongestPath:
     # Back from the end: up its chain to the head, then to the tail of the heaviest
     # chain before it (an edge whose finish equals the head's arrival), and so on.
     graph = chains.graph
-    tight = finish[chains.sources] == arrival[graph.target]
+    reach = finish[chains.sources]
+    if graph.weight is not None:
+        reach = reach + graph.weight
+    tight = reach == arrival[graph.target]
     entry = np.full(graph.nodes, -1, np.int64)
     entry[graph.target[tight]] = chains.sources[tight]
     pieces = []

@@ -40,6 +40,8 @@ __all__ = [
     "data_volumes",
     "edge_bytes",
     "efficiency",
+    "error_examples",
+    "failure_groups",
     "failures",
     "functions",
     "makespan",
@@ -88,14 +90,10 @@ def total_work(trace: Trace | Tasks) -> float:
 
 
 def workers(trace: Trace | Tasks) -> tuple[int | None, str]:
-    """Worker slots and where the number comes from: the trace metadata ("metadata"),
-    else the distinct workers seen running tasks ("observed")."""
-    tasks = as_tasks(trace)
-    declared = tasks.declared_workers
-    if declared:
-        return declared, "metadata"
-    seen = tasks.attempts["worker"].drop_nulls().n_unique()
-    return (seen or None), "observed"
+    """Worker slots and where the number comes from: the trace metadata ("metadata", or
+    the setting an importer read it from), else the distinct workers seen running tasks
+    ("observed")."""
+    return as_tasks(trace).slots
 
 
 def throughput(trace: Trace | Tasks) -> float | None:
@@ -169,3 +167,43 @@ def functions(trace: Trace | Tasks) -> pl.DataFrame:
         .rename(lambda c: c if c == "name" else f"{c}_median_s")
     )
     return counts.join(medians, on="name", how="left")
+
+
+def failure_groups(trace: Trace | Tasks) -> pl.DataFrame:
+    """Attempts that did not succeed, by status, error type and function: attempts, tasks,
+    whether the task finally succeeded (retried), and the first error message."""
+    attempts = as_tasks(trace).attempts
+    recovered = (
+        attempts.filter(pl.col("is_final") & (pl.col("status") == "ok"))
+        .select("task_id")
+        .with_columns(pl.lit(True).alias("recovered"))
+    )
+    failed = attempts.filter(pl.col("status") != "ok").join(recovered, on="task_id", how="left")
+    return (
+        failed.group_by("status", "error_type", "name")
+        .agg(
+            pl.len().alias("attempts"),
+            pl.col("task_id").n_unique().alias("tasks"),
+            pl.col("recovered").fill_null(False).sum().alias("retried_ok"),
+            pl.col("error_message").drop_nulls().first().alias("first_message"),
+        )
+        .sort("attempts", "status", "error_type", "name", descending=[True, False, False, False])
+    )
+
+
+def error_examples(trace: Trace | Tasks, most: int = 10) -> pl.DataFrame:
+    """The first ``most`` attempts that did not succeed, by time: task, attempt,
+    function, status, error type and message, worker and when (seconds)."""
+    attempts = as_tasks(trace).attempts
+    when = pl.coalesce("received", "ended", "started", "dispatched", "submitted")
+    return (
+        attempts.filter(pl.col("status") != "ok")
+        .with_columns(when.alias("at"))
+        .sort("at", nulls_last=True)
+        .head(most)
+        .select(*EXAMPLE_COLUMNS)
+    )
+
+
+EXAMPLE_COLUMNS = ("task_id", "attempt", "name", "status", "error_type", "error_message",
+                   "worker", "at")  # fmt: skip

@@ -4,8 +4,11 @@
   and releasing the task (tasks with parents, first attempt).
 - queueing = dispatched - ready: waiting in the engine before the executor gets the task
   (a retry: dispatched - the previous attempt's received).
-- launch = started - dispatched: the executor delivering the task and its inputs to a
-  worker, including any wait for a free worker.
+- worker_wait = waiting for a free worker: the part of dispatched -> started during which
+  every worker slot was running another attempt (from the attempts' run intervals and
+  the slot count).
+- launch = started - dispatched - worker_wait: the executor delivering the task and its
+  inputs to a free worker (launch latency).
 - return = received - ended: the result travelling back to the client.
 
 A time a trace does not hold (imported traces may lack some) leaves the component null
@@ -25,7 +28,7 @@ from tapstrace.analysis.tasks import Tasks, as_tasks
 if TYPE_CHECKING:
     from tapstrace.trace.reader import Trace
 
-COMPONENTS = ("engine", "queueing", "launch", "return")
+COMPONENTS = ("engine", "queueing", "worker_wait", "launch", "return")
 QUANTILES = {"median_s": 0.5, "p95_s": 0.95, "p99_s": 0.99}
 
 
@@ -42,12 +45,61 @@ def _parents_received(tasks: Tasks) -> np.ndarray:
     return latest
 
 
+def slots_full(tasks: Tasks) -> tuple[np.ndarray, np.ndarray] | None:
+    """The running integral of "every worker slot is busy": step times and, at each,
+    the seconds since the first step during which all slots ran an attempt (piecewise
+    linear in between). None without a slot count or a timeline."""
+    slots, _ = tasks.slots
+    if not slots or not tasks.timeline:
+        return None
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        from tapstrace.analysis.utilisation import concurrency
+
+        steps = concurrency(tasks)
+        times = steps["time"].to_numpy()
+        full = (steps["running"].to_numpy() >= slots).astype(np.float64)
+        if times.size == 0:
+            return times, np.zeros(0)
+        return times, np.concatenate([[0.0], np.cumsum(full[:-1] * np.diff(times))])
+
+    return tasks.cached("slots_full", compute)
+
+
+def full_between(
+    integral: tuple[np.ndarray, np.ndarray], a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Seconds within [a, b] during which every worker slot was busy (NaN where a time
+    is unknown, 0 where the interval is empty)."""
+    times, busy = integral
+    if times.size == 0:
+        return np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0)
+    return np.clip(np.interp(b, times, busy) - np.interp(a, times, busy), 0.0, None)
+
+
+def _worker_wait(tasks: Tasks) -> np.ndarray:
+    """Per attempt: the seconds between its dispatch and its start during which every
+    worker slot was running another attempt (NaN without the times or a slot count).
+
+    The "all slots busy" indicator of the running count has a running integral that is
+    piecewise linear, so each attempt's wait is that integral at its start minus the
+    integral at its dispatch.
+    """
+    attempts = tasks.attempts
+    integral = slots_full(tasks)
+    if integral is None:
+        return np.full(attempts.height, np.nan)
+    dispatched = attempts["dispatched"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    started = attempts["started"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    return full_between(integral, dispatched, started)
+
+
 def task_overheads(trace: Trace | Tasks) -> pl.DataFrame:
     """One row per attempt: the overhead components, execution and round trip (seconds).
 
     Columns: task_id, attempt, node, name, worker, status, is_final, parents_received,
-    engine, queueing, launch, execution, return, round_trip (received - dispatched),
-    has_parents (the task has a parent in the trace).
+    engine, queueing, worker_wait, launch, execution, return, round_trip (received -
+    dispatched), has_parents (the task has a parent in the trace).
     """
     tasks = as_tasks(trace)
     return tasks.cached("overheads", lambda: _task_overheads(tasks))
@@ -62,7 +114,9 @@ def _task_overheads(tasks: Tasks) -> pl.DataFrame:
     parented = pl.Series(np.bincount(dag.target, minlength=dag.nodes) > 0).gather(nodes)
     has_parents = pl.lit(parented)
     retry = (pl.col("attempt") > 1) & (pl.col("task_id") == pl.col("task_id").shift(1))
-    return attempts.select(
+    wait = pl.Series("worker_wait", _worker_wait(tasks), nan_to_null=True)
+    launch = pl.col("started") - pl.col("dispatched")
+    return attempts.with_columns(wait).select(
         "task_id",
         "attempt",
         "node",
@@ -78,7 +132,8 @@ def _task_overheads(tasks: Tasks) -> pl.DataFrame:
         .then(pl.col("dispatched") - pl.col("received").shift(1))
         .otherwise(pl.col("dispatched") - pl.col("ready"))
         .alias("queueing"),
-        (pl.col("started") - pl.col("dispatched")).alias("launch"),
+        "worker_wait",
+        (launch - pl.col("worker_wait").fill_null(0.0)).alias("launch"),
         "execution",
         (pl.col("received") - pl.col("ended")).alias("return"),
         (pl.col("received") - pl.col("dispatched")).alias("round_trip"),

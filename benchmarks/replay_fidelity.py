@@ -63,14 +63,14 @@ TASKS = {"duration": "normal", "mean_seconds": 0.055, "std_seconds": 0.015,
 
 #: Reference apps at sizes that run 5-60 s on 2 cores with 2 workers.
 APPS: dict[str, dict[str, Any]] = {
-    "cholesky": {"matrix_size": 5120, "block_size": 512},
+    "cholesky": {"matrix_size": 4096, "block_size": 512},
     "mapreduce": {"files": 192, "words_per_file": 50_000},
     "fedlearn": {"clients": 16, "rounds": 20, "epochs": 40},
     "failures": {"base": "cholesky", "base_config": {"matrix_size": 4096, "block_size": 512},
                  "rate": 0.1},
     "montage": {"tiles_x": 4, "tiles_y": 4},
-    "moldesign": {"search_budget": 48},
-    "docking": {"library_size": 200, "num_iterations": 2, "exhaustiveness": 2},
+    "moldesign": {"search_budget": 32},
+    "docking": {"library_size": 100, "num_iterations": 2, "exhaustiveness": 1},
 }  # fmt: skip
 #: Each executor with two workers, so live runs on different executors compare.
 WORKERS: dict[str, dict[str, Any]] = {
@@ -149,6 +149,19 @@ def _makespan(trace: Path) -> float | None:
     return build_plan(read_trace(trace, warn=False)).source_makespan
 
 
+def _work(trace: Path) -> tuple[float, float]:
+    """Task execution time and task CPU time summed over a trace's non-warm-up tasks: the
+    same tasks take the same CPU everywhere, so work/CPU shows how much a run's tasks were
+    slowed by contention (or waited on I/O) at the time."""
+    import polars as pl
+
+    from tapstrace.trace.reader import read_trace
+
+    tasks = read_trace(trace, warn=False).tasks.filter(~pl.col("warmup"))
+    wall = (tasks["ended"] - tasks["started"]).dt.total_microseconds().sum() / 1e6
+    return float(wall), float(tasks["cpu_seconds"].sum() or 0.0)
+
+
 def _replayed(source: Path, executor: str, trace: Path, work: Path, mode: str) -> float | None:
     result = replay(source, executor, WORKERS.get(executor, {}), trace_path=trace,
                     runs_dir=work / "runs", mode=mode)  # fmt: skip
@@ -157,6 +170,10 @@ def _replayed(source: Path, executor: str, trace: Path, work: Path, mode: str) -
 
 def _error(replayed: float | None, live: float | None) -> float | None:
     return None if replayed is None or not live else (replayed - live) / live
+
+
+def _ratio(work: float, cpu: float) -> str:
+    return f"{work / cpu:.2f}" if cpu else "-"
 
 
 def _pct(value: float | None) -> str:
@@ -176,7 +193,8 @@ def apps_fidelity(
     print(f"replay fidelity of the apps: recorded on {source}, replayed with --mode {mode} "
           f"({os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}); error = (replay - live) "
           f"/ live")  # fmt: skip
-    print(f"{'app':<10} {'executor':<13} {'live s':>8} {'replay s':>9} {'error':>8}")
+    print(f"{'app':<10} {'executor':<13} {'live s':>8} {'replay s':>9} {'error':>8} "
+          f"{'work/CPU live':>14} {'work/CPU source':>16}")  # fmt: skip
     for app in apps:
         work = out / f"{stamp}-{app}"
         try:
@@ -199,15 +217,20 @@ def apps_fidelity(
                 print(f"{app:<10} {executor:<13} failed: {type(exc).__name__}: {exc}", flush=True)
                 continue
             known = [t for t in times if t is not None]
+            live_trace = recorded if executor == source else work / f"{app}-{executor}-live.arrow"
+            (live_work, live_cpu), (source_work, source_cpu) = _work(live_trace), _work(recorded)
             replayed = statistics.median(known) if known else None
             error = _error(replayed, reference)
             rows.append({"app": app, "source": source, "executor": executor,
                          "live_s": reference, "replay_s": replayed, "error": error,
                          "replays": len(known), "mode": mode,
+                         "live_work_s": live_work, "live_cpu_s": live_cpu,
+                         "source_work_s": source_work, "source_cpu_s": source_cpu,
                          "load": round(os.getloadavg()[0], 2)})  # fmt: skip
             label = executor + (" (same)" if executor == source else "")
             print(f"{app:<10} {label:<13} {reference or 0:>8.2f} {replayed or 0:>9.2f} "
-                  f"{_pct(error)}", flush=True)  # fmt: skip
+                  f"{_pct(error)} {_ratio(live_work, live_cpu):>14} "
+                  f"{_ratio(source_work, source_cpu):>16}", flush=True)  # fmt: skip
     if not rows:
         return
     with open(out / f"{stamp}.csv", "w", newline="") as f:

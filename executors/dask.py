@@ -21,7 +21,9 @@ from pydantic import Field
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
 from tapstrace.executors.mirror import MirroredFuture
+from tapstrace.executors.options import check_keys, parameters
 from tapstrace.executors.packing import pack_call, run_packed
+from tapstrace.executors.watchdog import Watchdog, WorkersLost
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
@@ -74,6 +76,13 @@ class DaskConfig(ExecutorConfig):
         description="Local cluster: more keyword arguments of distributed.LocalCluster "
         '(JSON, e.g. {"memory_limit": "2GiB"}).',
     )
+    lost_workers_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Fail the tasks still waiting when the cluster has had no worker and "
+        "finished no task for this many seconds (workers died or never came); for a "
+        "cluster that scales up from zero, set it above its start-up time.",
+    )
 
     def build(self, run_dir: Path | None = None) -> DaskExecutor:
         import distributed
@@ -88,7 +97,7 @@ class DaskConfig(ExecutorConfig):
                     f"--executor.scheduler-address {self.scheduler_address}: no Dask scheduler "
                     f"answered within {self.connect_timeout:g} s ({exc})"
                 ) from None
-            return DaskExecutor(client, None)
+            return DaskExecutor(client, None, self.lost_workers_timeout)
         options: dict[str, Any] = {
             "n_workers": self.workers,
             "threads_per_worker": self.threads_per_worker,
@@ -101,8 +110,13 @@ class DaskConfig(ExecutorConfig):
         }
         if run_dir is not None:
             options["local_directory"] = str(run_dir / "dask")
+        if self.processes:  # the workers leave Ctrl-C to the run, which stops them in order
+            options["preload"] = [PRELOAD]
         extra = dict(self.cluster_options)
+        _check_cluster_options(extra)
         options["scheduler_kwargs"].update(extra.pop("scheduler_kwargs", {}))
+        if "preload" in extra:
+            options["preload"] = [*options.get("preload", []), *_as_list(extra.pop("preload"))]
         options.update(extra)
         try:
             cluster = distributed.LocalCluster(**options)
@@ -113,7 +127,34 @@ class DaskConfig(ExecutorConfig):
         except BaseException:
             cluster.close()
             raise
-        return DaskExecutor(client, cluster)
+        return DaskExecutor(client, cluster, self.lost_workers_timeout)
+
+
+#: Imported by every worker of a local cluster at start (Dask's preload).
+PRELOAD = "tapstrace.executors.dask_preload"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _check_cluster_options(options: dict[str, Any]) -> None:
+    """Every key must be one LocalCluster, its workers (Nanny, Worker) or, in
+    ``scheduler_kwargs``, the Scheduler accepts: one line, not workers failing to start."""
+    from distributed import LocalCluster, Nanny, Scheduler, Worker
+    from distributed.core import Server
+
+    flag = "--executor.cluster-options"
+    check_keys(
+        options,
+        flag,
+        parameters(LocalCluster, Nanny, Worker, Server),
+        "distributed.LocalCluster or its workers",
+    )
+    scheduler = options.get("scheduler_kwargs", {})
+    if not isinstance(scheduler, dict):
+        raise UserError(f"{flag}: scheduler_kwargs must be a JSON object")
+    check_keys(scheduler, f"{flag} scheduler_kwargs", parameters(Scheduler, Server), "Scheduler")
 
 
 class DaskExecutor(Executor):
@@ -128,7 +169,9 @@ class DaskExecutor(Executor):
     native_dependencies = True
     native_nested = True  # by packing (tapstrace.executors.packing)
 
-    def __init__(self, client: Any, cluster: Any | None) -> None:
+    def __init__(
+        self, client: Any, cluster: Any | None, lost_workers_timeout: float = 60.0
+    ) -> None:
         import distributed
 
         self.client = client
@@ -137,6 +180,7 @@ class DaskExecutor(Executor):
         self._mirrors: dict[str, MirroredFuture] = {}
         self._lock = threading.Lock()
         self._closing = False
+        self._lost: WorkersLost | None = None
         self._wake = threading.Event()
         self._results = distributed.as_completed(
             loop=client.loop, with_results=True, raise_errors=False
@@ -145,8 +189,18 @@ class DaskExecutor(Executor):
             target=self._collect, name="tapstrace-dask-results", daemon=True
         )
         self._collector.start()
+        self._watchdog = Watchdog(
+            f"the Dask cluster at {client.scheduler.address}",
+            lost_workers_timeout,
+            "--executor.lost-workers-timeout",
+            waiting=lambda: len(self._mirrors),
+            workers=lambda: len(self.client.nthreads()),
+            fail=self._fail_waiting,
+        )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
+        if self._lost is not None:
+            raise self._lost  # recorded as the task's failure by the engine
         call, futures = pack_call(fn, args, kwargs, self._future_type)
         key = f"{call.__name__}-{uuid.uuid4().hex}"
         native = self.client.submit(run_packed, call, *futures, key=key, pure=False)
@@ -164,10 +218,23 @@ class DaskExecutor(Executor):
                 with self._lock:
                     mirror = self._mirrors.pop(native.key, None)
                 if mirror is not None:
+                    self._watchdog.progress()
                     _settle(mirror, native, result)
             if self._closing:
                 return
             self._wake.wait(1.0)
+
+    def _fail_waiting(self, error: WorkersLost) -> None:
+        """The cluster lost its workers: fail what waits, refuse what comes."""
+        with self._lock:
+            self._lost = error
+            waiting, self._mirrors = list(self._mirrors.values()), {}
+        for mirror in waiting:
+            mirror.settle_exception(error)
+        try:
+            self.client.cancel([mirror.native for mirror in waiting])
+        except Exception:  # the scheduler may be gone too
+            log.debug("cannot cancel the lost tasks", exc_info=True)
 
     def native_argument(self, future: Any) -> Any:
         return future.native
@@ -192,6 +259,7 @@ class DaskExecutor(Executor):
         }
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._watchdog.close()
         self._closing = True
         self._results.clear()  # unfinished tasks: the engine records them as cancelled
         self._wake.set()

@@ -16,13 +16,11 @@ import logging
 import os
 import shlex
 import shutil
-import signal
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -34,6 +32,7 @@ from tapstrace.executors.mirror import MirroredFuture, Relay
 from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
+from tapstrace.runner import signals
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +265,7 @@ class ParslExecutor(Executor):
         # out of the run's log.txt.
         self._parsl_logger.propagate = False
         self._executor = executor
-        self._signals = _install_signal_handlers()
+        self._signals = signals.terminable()
         atexit.register(self._atexit)
         config = Config(
             executors=[executor],
@@ -362,7 +361,7 @@ class ParslExecutor(Executor):
 
     def _release(self) -> None:
         atexit.unregister(self._atexit)
-        _restore_signal_handlers(self._signals)
+        signals.restore(self._signals)
         self._parsl_logger.propagate = self._propagate
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
@@ -385,33 +384,3 @@ def _root_failure(exc: BaseException) -> TaskFailed | None:
         if found is not None:
             return found
     return None
-
-
-_TERMINATING = (signal.SIGTERM, signal.SIGHUP) if hasattr(signal, "SIGHUP") else (signal.SIGTERM,)
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _install_signal_handlers() -> dict[int, Any]:
-    """Turn SIGTERM/SIGHUP into SystemExit so that the run unwinds and cleans up.
-
-    Only in the main thread, and only where the default action (die at once) is set.
-    """
-    installed: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return installed
-    for signum in _TERMINATING:
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            installed[signum] = signal.signal(signum, _exit_on_signal)
-    return installed
-
-
-def _restore_signal_handlers(installed: dict[int, Any]) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for signum, previous in installed.items():
-        if signal.getsignal(signum) is _exit_on_signal:
-            signal.signal(signum, previous)
-    installed.clear()

@@ -7,11 +7,12 @@ once, to complete the task's future.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,9 +21,11 @@ from pydantic import Field
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
 from tapstrace.executors.mirror import MirroredFuture, Relay
+from tapstrace.executors.options import check_keys, parameters
 from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
+from tapstrace.runner import signals
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +118,13 @@ class RayConfig(ExecutorConfig):
             "configure_logging": True,
             "logging_level": logging.ERROR,
         }
-        if self.address is None:
-            options.update(address="local", num_cpus=self.num_cpus, include_dashboard=False)
+        if self.address is None:  # every process of the instance on loopback only
+            options.update(
+                address="local",
+                num_cpus=self.num_cpus,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+            )
         else:
             try:
                 wait_for_port(self.address, self.connect_timeout)
@@ -126,11 +134,27 @@ class RayConfig(ExecutorConfig):
                     f"{self.connect_timeout:g} s ({exc})"
                 ) from None
             options["address"] = self.address
+        # Options checked before anything starts: a mistyped key is one line.
+        public = {k: v for k, v in self.init_options.items() if not k.startswith("_")}
+        check_keys(public, "--executor.init-options", parameters(ray.init), "ray.init")
+        try:
+            remote = ray.remote(run_packed)
+            if self.remote_options:
+                remote = remote.options(**self.remote_options)
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"--executor.remote-options: {exc}") from None
         options.update(self.init_options)
         auth_error = getattr(ray.exceptions, "AuthenticationError", ConnectionError)
         try:
-            ray.init(**options)
+            # Ray installs a SIGTERM handler of its own (exit status 15): keep the run's,
+            # so that a kill unwinds a Ray run like any other (exit 143, quietly).
+            with _loopback_only(ray, self.address is None), signals.kept():
+                ray.init(**options)
         except TypeError as exc:
+            raise UserError(f"--executor.init-options: {exc}") from None
+        except RuntimeError as exc:
+            if not str(exc).startswith("Unknown keyword argument"):  # a private _option
+                raise
             raise UserError(f"--executor.init-options: {exc}") from None
         except (ConnectionError, auth_error) as exc:
             ray.shutdown()
@@ -143,14 +167,38 @@ class RayConfig(ExecutorConfig):
             raise UserError(
                 f"--executor.address {self.address}: cannot attach to Ray: {first}{hint}"
             ) from None
-        try:
-            remote = ray.remote(run_packed)
-            if self.remote_options:
-                remote = remote.options(**self.remote_options)
-        except BaseException:
-            ray.shutdown()
-            raise
         return RayExecutor(remote, attached=self.address is not None)
+
+
+#: On Linux, Ray swaps a node IP of 127.0.0.1 for the host's address, so that other nodes
+#: can join, and its servers and agents then listen on every interface. With this switch
+#: off (Ray's default on macOS and Windows) the node keeps 127.0.0.1 and every server,
+#: agent and worker of a local instance binds to loopback only.
+_CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+@contextlib.contextmanager
+def _loopback_only(ray: Any, local: bool) -> Iterator[None]:
+    """While a local instance starts: Ray's multi-node switch off, here and in the
+    processes it starts (they inherit the environment); restored afterwards, so a later
+    attach to a real cluster is not affected."""
+    if not local:
+        yield
+        return
+    from ray._private import ray_constants
+
+    previous_env = os.environ.get(_CLUSTER_SWITCH)
+    previous = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[_CLUSTER_SWITCH] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = previous
+        if previous_env is None:
+            os.environ.pop(_CLUSTER_SWITCH, None)
+        else:
+            os.environ[_CLUSTER_SWITCH] = previous_env
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException], text: str) -> bool:

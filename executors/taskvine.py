@@ -129,7 +129,26 @@ class TaskVineConfig(ExecutorConfig):
     )
 
     def build(self, run_dir: Path | None = None) -> TaskVineExecutor:
-        return TaskVineExecutor(import_taskvine(), self, run_dir)
+        vine = import_taskvine()
+        if self.mode == "function-call":
+            check_function_call_mode()
+        return TaskVineExecutor(vine, self, run_dir)
+
+
+def check_function_call_mode() -> None:
+    """The function-call mode builds its library with TaskVine's poncho, which needs
+    conda-pack and cloudpickle: check before anything starts, and name what is missing
+    (TaskVine itself only says that poncho is not available, from deep in a traceback)."""
+    try:
+        import ndcctools.poncho.package_serverize  # noqa: F401
+    except ImportError as exc:
+        missing = exc.name or "a module of ndcctools.poncho"
+        package = {"conda_pack": "conda-pack"}.get(missing, missing.split(".")[0])
+        raise TaskVineError(
+            f"--executor.mode function-call needs TaskVine's poncho, which cannot import "
+            f"{missing} ({exc}); install it with: conda install -c conda-forge {package}, "
+            "or use --executor.mode task"
+        ) from None
 
 
 class _VineFuture(concurrent.futures.Future[Any]):

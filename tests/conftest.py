@@ -7,8 +7,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.plugins import registry
@@ -53,3 +55,15 @@ def tapstrace_cli(
         env=env,
         check=check,
     )
+
+
+# Property-based tests (hypothesis): "ci" runs a few hundred examples in all and is the
+# default; `pytest --hypothesis-profile fuzz` runs thousands. No example database is kept.
+_PROFILE: dict[str, Any] = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile("ci", max_examples=60, **_PROFILE)
+settings.register_profile("fuzz", max_examples=2000, **_PROFILE)
+settings.load_profile("ci")

@@ -62,8 +62,16 @@ def test_help_lists_generated_options(tmp_path: Path) -> None:
 def test_list_and_show(tmp_path: Path) -> None:
     listing = tapstrace_cli("list", cwd=tmp_path)
     assert listing.returncode == 0
-    for word in ("synthetic", "thread", "process", "max-processes"):
+    for word in ("synthetic", "thread", "process", "tapstrace list apps cholesky"):
         assert word in listing.stdout
+    # Short: a line per plugin, no parameters.
+    assert "max-processes" not in listing.stdout and len(listing.stdout.splitlines()) < 80
+    one = tapstrace_cli("list", "executors", "process", cwd=tmp_path)
+    assert one.returncode == 0 and "max-processes" in one.stdout and "dask" not in one.stdout
+    every = tapstrace_cli("list", "--all", cwd=tmp_path)
+    assert "max-processes" in every.stdout and "matrix-size" in every.stdout
+    missing = tapstrace_cli("list", "apps", "nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "apps 'nope': not registered" in missing.stderr
 
 
 @pytest.mark.slow
@@ -139,8 +147,10 @@ def test_sigterm_finalises_the_trace(tmp_path: Path) -> None:
          "--trace", "term.arrow", "-q"],
         cwd=tmp_path, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    from tests.reliability.runs import records
+
     deadline = time.monotonic() + 60
-    while not (tmp_path / "term.arrow").exists() or (tmp_path / "term.arrow").stat().st_size < 2000:
+    while records(tmp_path / "term.arrow") == 0:  # the file has its header from the start
         assert time.monotonic() < deadline and proc.poll() is None, "the run never got going"
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGTERM)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from tapstrace.analysis.client import client_segments
 from tapstrace.analysis.critical import critical_path
-from tapstrace.analysis.metrics import workers
+from tapstrace.analysis.metrics import makespan, workers
 from tapstrace.analysis.overhead import COMPONENTS, task_overheads
 from tapstrace.analysis.tasks import Tasks
 from tapstrace.analysis.utilisation import concurrency_binned, runs
@@ -37,8 +38,8 @@ class TracePlots:
     """Plot datasets of one trace (times: seconds since its first submission).
 
     Attributes:
-        gantt: row, start, end, function (+ task_id, or busy: share of the bin's worker
-            time when aggregated).
+        gantt: row, start, end, function (+ task_id, attempt, status and error, or busy:
+            share of the bin's worker time when aggregated).
         gantt_aggregated: whether ``gantt`` holds time bins instead of tasks.
         gantt_rows: what a Gantt row is: "worker" or "group of N workers".
         critical: the execution critical path's tasks, as Gantt bars.
@@ -46,6 +47,12 @@ class TracePlots:
         overheads: component, seconds, fraction: CDF points of each component.
         payload: payload_bytes, round_trip_s of sampled attempts.
         payload_medians: payload_bytes, round_trip_s, attempts per power-of-two size bin.
+        failures: attempts that did not succeed and ran on a worker, as Gantt bars with
+            their status and error (drawn over an aggregated Gantt too).
+        client: the client's lanes (lane, state, start, end: tapstrace.analysis.client).
+        client_recorded: whether the trace records the client's control flow.
+        makespan: the makespan (s), for time axes shared between traces.
+        end: the latest recorded time (s since the trace's origin).
     """
 
     label: str
@@ -61,6 +68,11 @@ class TracePlots:
     overheads: pl.DataFrame
     payload: pl.DataFrame
     payload_medians: pl.DataFrame
+    failures: pl.DataFrame
+    client: pl.DataFrame
+    client_recorded: bool
+    makespan: float | None
+    end: float | None
 
 
 def _runs(tasks: Tasks) -> pl.DataFrame:
@@ -76,6 +88,36 @@ def _runs(tasks: Tasks) -> pl.DataFrame:
             "started",
             "ended",
             pl.col("name").alias("function"),
+            "status",
+            _error().alias("error"),
+        )
+    )
+
+
+#: A Gantt bar of one attempt.
+BAR_COLUMNS = (
+    "row",
+    pl.col("started").alias("start"),
+    pl.col("ended").alias("end"),
+    "function",
+    "task_id",
+    "attempt",
+    "status",
+    "error",
+)
+
+
+def _error() -> pl.Expr:
+    """The error of an attempt as one short line for tooltips ("" when it succeeded)."""
+    message = pl.col("error_message").fill_null("").str.split("\n").list.first().str.slice(0, 200)
+    kind = pl.col("error_type").fill_null("")
+    return (
+        pl.when(pl.col("status") == "ok")
+        .then(pl.lit(""))
+        .otherwise(
+            pl.concat_str(
+                kind, pl.when(message != "").then(pl.lit(": ") + message).otherwise(pl.lit(""))
+            )
         )
     )
 
@@ -186,14 +228,8 @@ def plot_data(tasks: Tasks) -> TracePlots:
     if aggregated and window.start is not None and window.end is not None:
         gantt = _aggregate(bars, window.start, window.end, bars["row"].n_unique())
     else:
-        gantt = bars.select(
-            "row",
-            pl.col("started").alias("start"),
-            pl.col("ended").alias("end"),
-            "function",
-            "task_id",
-            "attempt",
-        )
+        gantt = bars.select(*BAR_COLUMNS)
+    failures = bars.filter(pl.col("status") != "ok").select(*BAR_COLUMNS)
     path = critical_path(tasks).task_ids
     critical = (
         bars.filter(pl.col("is_final") & pl.col("task_id").is_in(path))
@@ -221,4 +257,9 @@ def plot_data(tasks: Tasks) -> TracePlots:
         overheads=_cdf(tasks),
         payload=payload,
         payload_medians=medians,
+        failures=_thin(failures, MAX_MARKS),
+        client=client_segments(tasks) if tasks.timeline else client_segments(tasks).clear(),
+        client_recorded=tasks.client_recorded,
+        makespan=makespan(tasks),
+        end=window.end,
     )

@@ -6,17 +6,87 @@ for it (and the core never depends on it at import time).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from tapstrace.errors import UserError
 
+if TYPE_CHECKING:
+    from tapstrace.analysis.selection import Selection
+
 FORMATS = ("html", "png", "svg")
 DEFAULT_REPORT = Path("analysis-report")
+#: Most traces listed one per row in the terminal (the comparison covers them all).
+MAX_TRACE_ROWS = 50
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def selection_options(command: F) -> F:
+    """The filters shared by ``analyze`` and ``compare``."""
+    options = [
+        click.option(
+            "--window",
+            metavar="START:END",
+            help="Only attempts active between START and END seconds after the first "
+            "submission (either side may be empty: 10: or :2.5).",
+        ),
+        click.option(
+            "--function",
+            "functions",
+            multiple=True,
+            metavar="NAMES",
+            help="Only these functions (comma-separated or repeated).",
+        ),
+        click.option(
+            "--worker",
+            "workers",
+            multiple=True,
+            metavar="NAMES",
+            help="Only attempts on these workers (worker id, else host:pid).",
+        ),
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            metavar="LIST",
+            help="Only attempts with these statuses: ok, failed, cancelled, dependency-failed.",
+        ),
+        click.option(
+            "--wide",
+            is_flag=True,
+            help="Every column in terminal tables (default: what fits 80 columns).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def selection_from(
+    window: str | None,
+    functions: tuple[str, ...],
+    workers: tuple[str, ...],
+    statuses: tuple[str, ...],
+) -> Selection:
+    """The Selection the filter options describe."""
+    from tapstrace.analysis.selection import parse_selection
+
+    return parse_selection(window, functions, workers, statuses)
+
+
+def console_for(wide: bool) -> Console:
+    """A console for tables: the terminal's width, at most 80 columns when piped unless
+    ``wide`` (then as wide as the tables need)."""
+    console = Console(highlight=False)
+    if wide:
+        console.width = max(console.width, 200)
+    return console
 
 
 def _formats(text: str) -> list[str]:
@@ -64,6 +134,13 @@ def _formats(text: str) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON document.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the per-trace summary as CSV.")
 @click.option("--include-warmup", is_flag=True, help="Keep warm-up tasks (excluded by default).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes sharing the traces, from 32 traces on [default: one per core].",
+)
+@selection_options
 def analyze(
     paths: tuple[str, ...],
     plot: bool,
@@ -74,16 +151,24 @@ def analyze(
     as_json: bool,
     as_csv: bool,
     include_warmup: bool,
+    jobs: int | None,
+    window: str | None,
+    functions: tuple[str, ...],
+    workers: tuple[str, ...],
+    statuses: tuple[str, ...],
+    wide: bool,
 ) -> None:
     """Analyse traces: makespan, critical path, overheads, data, utilisation, comparison.
 
-    PATH is a trace file or a directory (searched recursively for *.arrow). A file that
-    cannot be read is reported and skipped; the exit status is then 1.
+    PATH is a trace file of any format or a directory, searched recursively for tapstrace
+    traces (*.arrow), TaPS run directories and WfFormat instances. A trace that cannot be
+    read is reported and skipped; the exit status is then 1.
 
     \b
       tapstrace analyze traces/
       tapstrace analyze traces/ --by app,executor --baseline executor=process
       tapstrace analyze run.arrow --plot --out report/
+      tapstrace analyze run.arrow --window 2:5 --status failed
     """
     from tapstrace.analysis import batch, compare, terminal
 
@@ -92,13 +177,20 @@ def analyze(
     formats = _formats(format_)
     keys = compare.parse_by(by)
     chosen = compare.parse_baseline(baseline, keys) if baseline is not None else None
+    selection = selection_from(window, functions, workers, statuses)
     keep: Any = None
     if plot:
         from tapstrace.analysis.plots.data import plot_data
 
         keep = plot_data
     result = batch.analyze(
-        paths, by=keys, baseline=chosen, include_warmup=include_warmup, keep=keep
+        paths,
+        by=keys,
+        baseline=chosen,
+        include_warmup=include_warmup,
+        keep=keep,
+        selection=selection,
+        jobs=jobs or os.cpu_count() or 1,
     )
     if not result.summaries and len(result.errors) == 1:
         raise UserError(": ".join(result.errors[0]))
@@ -111,7 +203,7 @@ def analyze(
     if target is not None:
         written = batch.save(result, target)
     if plot:
-        from tapstrace.analysis.plots.report import write_report
+        from tapstrace.analysis.plots.report import MAX_SECTIONS, write_report
 
         assert target is not None
         written += write_report(result, target, formats)
@@ -120,19 +212,28 @@ def analyze(
     elif as_csv:
         sys.stdout.write(result.table().write_csv())
     else:
-        console = Console(highlight=False)
-        if not console.is_terminal:  # piped: tables as wide as they need
-            console.width = max(console.width, 180)
+        console = console_for(wide)
         if len(result.summaries) == 1:
-            terminal.trace_view(console, result.summaries[0])
+            terminal.trace_view(console, result.summaries[0], wide)
         else:
-            terminal.traces_table(console, result.summaries)
+            terminal.traces_table(console, result.summaries[:MAX_TRACE_ROWS], wide)
+            if len(result.summaries) > MAX_TRACE_ROWS:
+                left = len(result.summaries) - MAX_TRACE_ROWS
+                console.print(f"... and {left} more traces (all of them in --json, --csv, --out)")
         if len(result.summaries) > 1 or chosen is not None:
             title = "comparison by " + ", ".join(keys)
             if chosen is not None:
                 title += f" (ratios to {chosen.describe()})"
-            terminal.comparison_table(console, result.comparison, keys, title)
-        if written:
+            terminal.comparison_table(console, result.comparison, keys, title, wide)
+        if written and target is not None:
+            report = target / "report.html" if "html" in formats and plot else None
             console.print(f"wrote {len(written)} files to {target}/")
+            if report is not None:
+                console.print(f"report: {report}")
+        if plot and len(result.summaries) > MAX_SECTIONS:
+            console.print(
+                f"report sections for {MAX_SECTIONS} of {len(result.summaries)} traces "
+                "(the first of each group, then in order)"
+            )
     if result.errors:
         sys.exit(1)  # the others were analysed; say that some were not

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from rich.table import Table
 from tapstrace.cli.analyze import analyze
 from tapstrace.cli.calibrate import calibrate
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
+from tapstrace.cli.compare import compare
 from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
 from tapstrace.cli.predict import predict
@@ -23,6 +25,7 @@ from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
 from tapstrace.plugins import registry
+from tapstrace.runner.signals import Terminated, exit_later
 from tapstrace.version import __version__
 
 log = logging.getLogger("tapstrace")
@@ -128,6 +131,9 @@ def run(
         click.echo(f"run directory: {result.run_dir}")
         if result.trace is not None:
             click.echo(f"trace: {result.trace}")
+    if result.problem is not None:  # the run failed as a whole: one line, exit 1
+        click.echo(f"tapstrace: error: {result.problem}", err=True)
+        sys.exit(1)
     if result.failed and not quiet:
         click.echo(f"{result.failed} task attempts did not succeed (see the trace)", err=True)
 
@@ -147,38 +153,85 @@ def _resolve(layers: list[Layer]) -> Any:
 
 @cli.command("list")
 @click.argument("kind", required=False, type=click.Choice([*KIND_NAMES, "models"]))
-def list_plugins(kind: str | None) -> None:
-    """List the plugins (apps, executors, filters, transformers) and their parameters,
-    or the executor models saved by tapstrace calibrate (models)."""
+@click.argument("name", required=False)
+@click.option("--all", "every", is_flag=True, help="Every plugin with all its parameters.")
+def list_plugins(kind: str | None, name: str | None, every: bool) -> None:
+    """List the plugins (apps, executors, filters, transformers), a line each, or the
+    executor models saved by tapstrace calibrate (models).
+
+    \b
+      tapstrace list                  # every plugin, one line each
+      tapstrace list executors        # the executors
+      tapstrace list apps cholesky    # the parameters of one plugin
+      tapstrace list --all            # every plugin with its parameters
+      tapstrace list models           # the saved executor models
+    """
     console = _console()
     if kind == "models":
         from tapstrace.cli.models import list_models
 
+        if name is not None or every:
+            raise UserError("tapstrace list models takes no NAME and no --all")
         list_models(console)
         return
     kinds = [KIND_NAMES[kind]] if kind else list(KIND_NAMES.values())
+    if name is not None:
+        assert kind is not None  # click fills KIND before NAME
+        plugins = registry.plugins(KIND_NAMES[kind])
+        if name not in plugins:
+            raise UserError(
+                f"{kind} {name!r}: not registered (choose from {', '.join(plugins) or 'none'})"
+            )
+        console.print(_parameters(KIND_NAMES[kind], {name: plugins[name]}))
+        return
     for k in kinds:
         plugins = registry.plugins(k)
-        table = Table(title=f"{k}s", title_justify="left", show_lines=False, expand=False)
-        table.add_column("name", style="bold")
-        table.add_column("parameter")
-        table.add_column("type")
-        table.add_column("default and description")
-        for name, cls in plugins.items():
-            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            table.add_row(name, "", "", escape(doc), end_section=not cls.model_fields)
-            fields = list(cls.model_fields.items())
-            for i, (field, info) in enumerate(fields):
-                table.add_row(
-                    "",
-                    field.replace("_", "-"),
-                    escape(type_label(info.annotation)),
-                    escape(help_text(info)),  # descriptions are text, not rich markup
-                    end_section=i == len(fields) - 1,
-                )
+        if every:
+            console.print(_parameters(k, plugins))
+            continue
+        table = Table(title=f"{k}s", title_justify="left", show_header=False, expand=False)
+        table.add_column("name", style="bold", no_wrap=True)
+        table.add_column("description", overflow="fold")
+        for plugin, cls in plugins.items():
+            table.add_row(plugin, escape(_first_line(cls.__doc__)))
         if not plugins:
-            table.add_row("(none registered)", "", "", "")
+            table.add_row("(none registered)", "")
         console.print(table)
+    if not every:
+        console.print(
+            "parameters: tapstrace list KIND NAME (e.g. tapstrace list apps cholesky), "
+            "or tapstrace list --all"
+        )
+
+
+def _first_line(doc: str | None) -> str:
+    text = (doc or "").strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _parameters(kind: registry.Kind, plugins: dict[str, Any]) -> Table:
+    """A table of plugins with every parameter: type, default and description."""
+    table = Table(title=f"{kind}s", title_justify="left", show_lines=False, expand=False)
+    table.add_column("name", style="bold")
+    table.add_column("parameter")
+    table.add_column("type")
+    table.add_column("default and description")
+    for name, cls in plugins.items():
+        table.add_row(
+            name, "", "", escape(_first_line(cls.__doc__)), end_section=not cls.model_fields
+        )
+        fields = list(cls.model_fields.items())
+        for i, (field, info) in enumerate(fields):
+            table.add_row(
+                "",
+                field.replace("_", "-"),
+                escape(type_label(info.annotation)),
+                escape(help_text(info)),  # descriptions are text, not rich markup
+                end_section=i == len(fields) - 1,
+            )
+    if not plugins:
+        table.add_row("(none registered)", "", "", "")
+    return table
 
 
 @cli.command()
@@ -206,7 +259,7 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
             ("workers", str(trace.metadata.get("workers", "?"))),
             ("tasks", f"{facts['tasks']} ({facts['records']} records: {status})"),
             ("makespan", f"{makespan:.3f} s" if makespan is not None else "-"),
-            ("time span", f"{facts['first_submitted']} -> {facts['last_received']}"),
+            ("time span", f"{facts['first_submitted'] or '-'} -> {facts['last_received'] or '-'}"),
             ("run id", facts["run_id"] or "?"),
             ("schema", facts["schema_version"] or "?"),
             (
@@ -241,6 +294,10 @@ def main(argv: list[str] | None = None) -> None:
     except (click.Abort, KeyboardInterrupt):
         click.echo("tapstrace: interrupted", err=True)
         sys.exit(130)
+    except Terminated as exc:  # SIGTERM/SIGHUP during a run: unwound, trace finalised
+        click.echo(f"tapstrace: stopped by {signal.Signals(exc.signum).name}", err=True)
+        exit_later(128 + exc.signum)  # a framework's exit hook must not keep it alive
+        sys.exit(exc.code)
     except UserError as exc:
         if debug:
             raise
@@ -250,3 +307,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 cli.add_command(analyze)
+cli.add_command(compare)

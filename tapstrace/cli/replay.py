@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -155,7 +156,7 @@ def replay(
     if not quiet and sys.stderr.isatty():
         from tapstrace.cli.progress import task_progress
 
-        monitor = task_progress
+        monitor = functools.partial(task_progress, total=len(plan))
     result = execute(spec, monitor=monitor)
     if quiet:
         return

@@ -1,13 +1,17 @@
 """Merging config layers (TOML files in order, then CLI flags) and validating them.
 
 Each value remembers where it came from, so a validation error names the file or the flag
-that set it. A layer that names a different plugin for a section (``[executor] name``,
-``--executor``) replaces that section instead of merging into it: fields of one executor
-never leak into another.
+that set it. A table that names its plugin (``[executor] name = "dask"``) binds its keys
+to that plugin: a later layer naming a different one (``--executor ray``) drops them, so
+fields of one executor never leak into another. A table without ``name`` is meant for
+whichever plugin the run ends up with: its keys survive a switch and are validated
+against the final plugin, so a typo or a key of another plugin is an error, never
+silently dropped.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,43 +67,86 @@ def load_toml_layer(path: str | Path) -> Layer:
 
 
 def _merge(layers: Sequence[Layer]) -> Layer:
+    """Later layers win; a plugin switch drops only the keys bound to the old plugin."""
     merged = Layer()
+    bound: set[tuple[str, str]] = set()  # keys set by a table that named its plugin
     for layer in layers:
         for section, table in layer.values.items():
-            current = merged.values.get(section, {})
+            current = merged.values.setdefault(section, {})
             new_name = table.get("name")
             if (
                 section in PLUGIN_SECTIONS
                 and new_name is not None
-                and new_name != current.get("name")
+                and current.get("name") not in (None, new_name)
             ):
-                merged.values[section] = {}
-                merged.sources = {k: v for k, v in merged.sources.items() if k[0] != section}
+                for key in [k for k in current if (section, k) in bound]:
+                    del current[key]
+                    del merged.sources[(section, key)]
+                    bound.discard((section, key))
             for key, value in table.items():
                 merged.set(section, key, value, layer.sources[(section, key)])
+                if new_name is None:
+                    bound.discard((section, key))
+                else:
+                    bound.add((section, key))
     return merged
+
+
+def _where(section: str, key: str, merged: Layer, label: str) -> str:
+    """The start of an error about ``[section] key``: the flag or file that set it."""
+    source = merged.sources.get((section, key))
+    if source is None:
+        return f"{label}: {key}: "
+    if source.startswith("--"):
+        return f"{source}: "
+    return f"{source}: [{section}] {key}: "
+
+
+def _not_finite(value: Any) -> bool:
+    """Whether ``value`` is, or holds, an infinite or NaN float."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_not_finite(v) for v in value)
+    return False
+
+
+def _as_number(value: Any) -> Any:
+    """A flag's text as the float it spells, if it spells one ("inf", "1e400")."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _validate(model: type[BaseModel], section: str, merged: Layer, label: str) -> BaseModel:
     values = {k: v for k, v in merged.values.get(section, {}).items() if k != "name"}
     try:
-        return model(**values)
+        config = model(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else ""
-        source = merged.sources.get((section, key))
-        if source is None:
-            where = f"{label}: {key}: "
-        elif source.startswith("--"):
-            where = f"{source}: "
-        else:
-            where = f"{source}: [{section}] {key}: "
         if err["type"] == "extra_forbidden":
             choices = ", ".join(model.model_fields) or "none"
             message = f"{label} has no parameter {key!r} (its parameters: {choices})"
+        elif _not_finite(_as_number(err.get("input"))):
+            message = f"must be a finite number (got {err.get('input')!r})"
         else:
             message = f"{err['msg']} (got {err.get('input')!r})"
-        raise ConfigError(where + message) from None
+        raise ConfigError(_where(section, key, merged, label) + message) from None
+    # pydantic takes "inf" and "nan" for a float; no parameter of a run means either.
+    for key in type(config).model_fields:
+        value = getattr(config, key)
+        if _not_finite(value):
+            raise ConfigError(
+                _where(section, key, merged, label)
+                + f"must be a finite number (got {values.get(key, value)!r})"
+            )
+    return config
 
 
 def _plugin(kind: registry.Kind, merged: Layer, default: str | None) -> Any:

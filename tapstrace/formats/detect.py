@@ -7,12 +7,11 @@ the others and is what ``read_trace`` calls for them.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from tapstrace.errors import TraceError
 from tapstrace.formats import taps, wfformat
-from tapstrace.formats.jsonfile import read_bytes
+from tapstrace.formats.jsonfile import loads, read_bytes
 from tapstrace.trace.reader import Trace
 
 #: Formats a trace can be read from.
@@ -23,8 +22,8 @@ def _first_json_line(raw: bytes) -> object:
     for line in raw.splitlines():
         if line.strip():
             try:
-                return json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                return loads(line)
+            except ValueError:
                 return None
     return None
 
@@ -51,8 +50,8 @@ def detect(path: Path, raw: bytes | None = None) -> str:
         if taps.is_taps_record(_first_json_line(text)):
             return "taps"
         try:
-            document = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            document = loads(raw)
+        except ValueError:
             document = None
         if wfformat.is_wfformat(document):
             return "wfformat"

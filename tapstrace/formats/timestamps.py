@@ -40,4 +40,7 @@ def parse_timestamp(text: str) -> tuple[datetime, bool] | None:
         return None
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC), False
-    return when.astimezone(UTC), True
+    try:
+        return when.astimezone(UTC), True
+    except OverflowError:  # year 1 or 9999 moved past the calendar's edge by its offset
+        return None

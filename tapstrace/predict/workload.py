@@ -85,9 +85,9 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     """The workload of a replay plan (its lists are shared, not copied)."""
     n_warm = len(plan.warmup)
     flow, control, client, busy = _flow(plan)
-    names = [name for _, name, _ in plan.warmup] + list(plan.names)
-    sources = [source for source, _, _ in plan.warmup] + list(plan.source_ids)
-    durations = np.array([d for _, _, d in plan.warmup] + list(plan.durations), dtype=np.float64)
+    names = [name for _, name, _, _ in plan.warmup] + list(plan.names)
+    sources = [source for source, _, _, _ in plan.warmup] + list(plan.source_ids)
+    durations = np.array([d for _, _, d, _ in plan.warmup] + list(plan.durations), dtype=np.float64)
     outputs = np.array([0] * n_warm + list(plan.outputs), dtype=np.int64)
     none: list[list[int]] = [[] for _ in range(n_warm)]
     parents = none + _shifted(plan.parents, n_warm)

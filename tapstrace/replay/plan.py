@@ -79,8 +79,9 @@ class Plan:
     busy: list[float] = field(default_factory=list)
     busy_cpu: list[float] = field(default_factory=list)
     flow: Flow = "absent"
-    #: The source's warm-up tasks as (source id, name, duration): replayed first, apart.
-    warmup: list[tuple[str, str, float]] = field(default_factory=list)
+    #: The source's warm-up tasks as (source id, name, duration, module): replayed first,
+    #: apart (importing their modules on the workers, as the source's warm-ups did).
+    warmup: list[tuple[str, str, float, str | None]] = field(default_factory=list)
     #: Source tasks left out (--failures skip, --limit).
     skipped: int = 0
     #: Makespan of the planned tasks in the source (first submitted -> last result),
@@ -294,8 +295,10 @@ def build_plan(
         plan.parents.append(ps)
     warm = warm.sort("submitted", "task_id", nulls_last=True).with_columns(_duration())
     plan.warmup = [
-        (s if s is not None else str(t), name, max(0.0, d or 0.0) * time_scale)
-        for t, s, name, d in warm.select("task_id", "source_id", "name", "duration").iter_rows()
+        (s if s is not None else str(t), name, max(0.0, d or 0.0) * time_scale, module)
+        for t, s, name, d, module in warm.select(
+            "task_id", "source_id", "name", "duration", "module"
+        ).iter_rows()
     ]
     plan.source_makespan = _makespan(trace, rows, selected, plan.skipped == 0)
     return plan

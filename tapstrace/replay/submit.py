@@ -167,7 +167,7 @@ def run_warmup(engine: Engine, plan: Plan, mode: str = "sleep") -> None:
         return
     with engine.warmup():
         futures = [
-            engine.submit_source(source, ReplayTask(name, duration, mode, 0))
-            for source, name, duration in plan.warmup
+            engine.submit_source(source, ReplayTask(name, duration, mode, 0, module=module))
+            for source, name, duration, module in plan.warmup
         ]
     engine.wait(futures)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
+import shutil
 import time
 import uuid
 from collections import Counter
@@ -18,19 +17,23 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tapstrace.config.spec import RunSpec
 from tapstrace.engine.engine import Engine
-from tapstrace.engine.record import STATUS, Row
-from tapstrace.errors import ConfigError
+from tapstrace.engine.record import STATUS, Row, TaskRecord
+from tapstrace.errors import ConfigError, TraceError, UserError
+from tapstrace.runner import signals
+from tapstrace.runner.reaper import Reaper
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.writer import TraceWriter
 
 log = logging.getLogger(__name__)
 
 Monitor = Callable[[Engine], AbstractContextManager[Any]]
+
+_ERROR_TYPE = TaskRecord._fields.index("error_type")
+_ERROR_MESSAGE = TaskRecord._fields.index("error_message")
 
 
 @dataclass
@@ -42,23 +45,52 @@ class RunResult:
     trace: Path | None
     seconds: float
     records: Counter[str] = field(default_factory=Counter)
+    #: Failed attempts by cause: (error type, first line of the message).
+    causes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def failed(self) -> int:
         """Final records that did not end ok."""
         return sum(n for status, n in self.records.items() if status != "ok")
 
+    @property
+    def problem(self) -> str | None:
+        """Why the run as a whole failed, in one line; None when it did not.
 
-def _stamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
+        A run fails when its executor lost its workers (tasks failed with WorkersLost),
+        or when no task succeeded: then the failure is an environment's (a module the
+        workers cannot import, a missing tool), and the line names the commonest cause.
+        Tasks failing among successes are the workload's business: they are in the trace.
+        """
+        lost = [(cause, n) for cause, n in self.causes.items() if cause[0] == "WorkersLost"]
+        if lost:
+            (_, message), n = lost[0]
+            return f"{message} ({n} tasks)"
+        if self.records.get("ok") or not self.causes:
+            return None
+        (kind, message), n = self.causes.most_common(1)[0]
+        total = sum(self.causes.values())
+        how = "for one reason" if len(self.causes) == 1 else f"for {len(self.causes)} reasons"
+        return f"every task failed {how}: {kind}: {message} ({n} of {total} attempts)"
 
 
-def _unique(path: Path) -> Path:
-    candidate, n = path, 1
-    while candidate.exists() or candidate.with_name(candidate.name + ".tmp").exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
+def _new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _make_run_dir(runs_dir: Path, prefix: str) -> tuple[str, Path]:
+    """A new run id and its directory ``PREFIX-YYYYmmdd-HHMMSS.mmm-RUNID``, created
+    exclusively: runs started at the same moment never share a directory."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = _new_run_id()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S.%f")[:-3]
+        run_dir = runs_dir / f"{prefix}-{stamp}-{run_id}"
+        try:
+            run_dir.mkdir()
+        except FileExistsError:  # a random 48-bit id repeated: draw another
+            continue
+        return run_id, run_dir
 
 
 def _plugin_facts(config: Any) -> dict[str, Any] | None:
@@ -75,56 +107,14 @@ def _close_transformer(transformer: Any) -> None:
         log.exception("could not remove the data moved out of band")
 
 
-def _interruptible() -> None:
-    """Make Ctrl-C interrupt a blocking wait again: re-install Python's SIGINT handler.
-
-    Importing polars replaces it with one flagged SA_RESTART, so a main thread waiting on
-    a lock (``engine.wait``) sleeps on through Ctrl-C until the wait ends
-    (pola-rs/polars#21739); Python's own handler interrupts the wait.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler):  # not ignored (a background job), not installed outside Python
-        signal.signal(signal.SIGINT, handler)
-
-
-_TERMINATING = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
-def _terminable() -> dict[int, Any]:
-    """Turn SIGTERM/SIGHUP into SystemExit while a run goes on, so that a ``kill`` unwinds
-    the run like Ctrl-C does: pending tasks are cancelled and recorded, the trace is
-    finalised. Only in the main thread, and only where the default (die at once) is set.
-    """
-    installed: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in _TERMINATING:
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                installed[signum] = signal.signal(signum, _exit_on_signal)
-    return installed
-
-
-def _restore(installed: dict[int, Any]) -> None:
-    for signum, previous in installed.items():
-        if signal.getsignal(signum) is _exit_on_signal:
-            signal.signal(signum, previous)
-
-
 def execute(spec: RunSpec, *, monitor: Monitor | None = None) -> RunResult:
     """Run the app of ``spec`` on its executor; write the run directory and the trace."""
-    _interruptible()
-    installed = _terminable()
+    signals.interruptible()
+    installed = signals.terminable()
     try:
         return _execute_with_transformer(spec, monitor)
     finally:
-        _restore(installed)
+        signals.restore(installed)
 
 
 def _execute_with_transformer(spec: RunSpec, monitor: Monitor | None) -> RunResult:
@@ -141,9 +131,9 @@ def _execute_with_transformer(spec: RunSpec, monitor: Monitor | None) -> RunResu
 
 def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunResult:
     app_name, executor_name = type(spec.app).name, type(spec.executor).name
-    stamp = _stamp()
-    run_dir = _unique(spec.run.runs_dir / f"{app_name}-{executor_name}-{stamp}")
-    run_dir.mkdir(parents=True)
+    if spec.run.trace is not None and spec.run.trace.exists():  # before anything is made
+        raise TraceError(f"{spec.run.trace}: exists already; choose another --trace path")
+    run_id, run_dir = _make_run_dir(spec.run.runs_dir, f"{app_name}-{executor_name}")
     (run_dir / "config.toml").write_text(spec.to_toml())
     handler = logging.FileHandler(run_dir / "log.txt")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -151,18 +141,23 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     root.addHandler(handler)
     previous_level = root.level
     root.setLevel(min(previous_level or logging.INFO, logging.INFO))
-    run_id = uuid.uuid4().hex[:12]
     trace_path: Path | None = None
-    if spec.run.record:
-        trace_path = spec.run.trace or _unique(
-            spec.run.traces_dir / f"{app_name}-{executor_name}-{stamp}.arrow"
-        )
+    if spec.run.record:  # named like the run directory: unique too (TraceWriter checks)
+        trace_path = spec.run.trace or spec.run.traces_dir / f"{run_dir.name}.arrow"
     records: Counter[str] = Counter()
+    causes: Counter[tuple[str, str]] = Counter()
     writer: TraceWriter | None = None
     started = time.time()
     log.info("run %s: app %s on executor %s in %s", run_id, app_name, executor_name, run_dir)
+    reaper = Reaper(run_id)  # stops what the run starts if it is killed (SIGKILL)
+    discard = False
     try:
-        executor = spec.executor.build(run_dir)
+        reaper.start()
+        try:
+            executor = spec.executor.build(run_dir)
+        except UserError:  # a bad option, a missing tool: nothing ran, keep nothing
+            discard = True
+            raise
         try:
             if trace_path is not None:
                 facts = {
@@ -198,6 +193,9 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
 
         def count(row: Row) -> None:
             records[row[STATUS]] += 1
+            if row[STATUS] == "failed":
+                message = (row[_ERROR_MESSAGE] or "").strip().splitlines()
+                causes[(row[_ERROR_TYPE] or "?", message[0][:200] if message else "")] += 1
 
         engine.add_listener(count)
         app = spec.app.build()
@@ -211,9 +209,10 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
                     engine.shutdown(wait=True, cancel_futures=not finished)
         finally:
             app.close()
-            if not finished:
-                log.error("run %s stopped early; completed tasks are kept", run_id)
+            if not finished:  # in log.txt; the terminal gets the reason from the CLI
+                log.info("run %s stopped early; completed tasks are kept", run_id)
     finally:
+        reaper.release()
         ended = time.time()
         if writer is not None:
             writer.close(
@@ -227,4 +226,6 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
-    return RunResult(run_id, run_dir, trace_path, ended - started, records)
+        if discard:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return RunResult(run_id, run_dir, trace_path, ended - started, records, causes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tomllib
@@ -27,6 +26,13 @@ from tapstrace.trace.schema import (
 log = logging.getLogger(__name__)
 
 _FILE_MAGIC = b"ARROW1"
+#: What pyarrow raises on a damaged file (its errors, and plain ones from bad lengths).
+_ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, MemoryError, IndexError)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 class PartialTraceWarning(UserWarning):
@@ -61,18 +67,40 @@ class Trace:
     @property
     def app(self) -> str | None:
         """Name of the app that produced the trace."""
-        return self.metadata.get("app", {}).get("name")
+        app = self.metadata.get("app")
+        return app.get("name") if isinstance(app, dict) else None
 
     @property
     def executor(self) -> str | None:
         """Name of the executor the trace was recorded on."""
-        return self.metadata.get("executor", {}).get("name")
+        executor = self.metadata.get("executor")
+        return executor.get("name") if isinstance(executor, dict) else None
 
     def describe(self) -> dict[str, Any]:
         """A short summary: tasks by status, makespan, time span (see tapstrace show)."""
         from tapstrace.trace.summary import describe
 
         return describe(self)
+
+    # Notebook display and shortcuts: tapstrace.analysis, imported only when used.
+
+    def _repr_html_(self) -> str:
+        """A summary table (facts and where the makespan went) in Jupyter."""
+        from tapstrace.analysis.notebook import trace_html
+
+        return trace_html(self)
+
+    def gantt(self) -> Any:
+        """The Gantt timeline of this trace, as an altair chart."""
+        from tapstrace.analysis.plots.charts import gantt
+
+        return gantt(self)
+
+    def report(self, out: str | os.PathLike[str] = "analysis-report") -> Path:
+        """Write this trace's HTML report under ``out``; returns report.html's path."""
+        from tapstrace.analysis.notebook import report
+
+        return report(self, out)
 
 
 def _empty() -> pl.DataFrame:
@@ -113,15 +141,15 @@ def _read_stream(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], bool]:
     with open(path, "rb") as f:
         try:
             reader = pa.ipc.open_stream(f)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise TraceError(f"{path}: not an Arrow trace ({exc})") from None
+        except _ARROW_ERRORS as exc:
+            raise TraceError(f"{path}: not an Arrow trace ({_first_line(exc)})") from None
         schema = reader.schema
         while True:
             try:
                 batches.append(reader.read_next_batch())
             except StopIteration:
                 return schema, batches, True
-            except (pa.ArrowInvalid, OSError) as exc:  # truncated by a crash mid-write
+            except _ARROW_ERRORS as exc:  # truncated by a crash mid-write
                 log.debug("%s: stream ends in a truncated batch: %s", path, exc)
                 return schema, batches, False
 
@@ -161,20 +189,29 @@ def read_trace(
     if head == _FILE_MAGIC:
         try:
             table = pa.ipc.open_file(p).read_all()
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise TraceError(f"{p}: damaged Arrow file ({exc})") from None
+        except _ARROW_ERRORS as exc:
+            raise TraceError(f"{p}: damaged Arrow file ({_first_line(exc)})") from None
         schema, partial = table.schema, False
     else:
         schema, batches, _ = _read_stream(p)
-        table = pa.Table.from_batches(batches, schema=schema)
+        try:
+            table = pa.Table.from_batches(batches, schema=schema)
+        except _ARROW_ERRORS as exc:
+            raise TraceError(f"{p}: damaged Arrow stream ({_first_line(exc)})") from None
         partial = True
+    from tapstrace.formats.arrow import check_run_facts, check_table
+    from tapstrace.formats.jsonfile import loads
+
+    table = check_table(p, table)
     raw = schema.metadata or {}
     try:
-        metadata = json.loads(raw[KEY_RUN]) if KEY_RUN in raw else {}
+        metadata = check_run_facts(p, loads(raw[KEY_RUN], inf_nan=True) if KEY_RUN in raw else {})
         config = tomllib.loads(raw[KEY_CONFIG].decode()) if KEY_CONFIG in raw else {}
-        summary = json.loads(raw[KEY_SUMMARY]) if KEY_SUMMARY in raw else {}
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise TraceError(f"{p}: unreadable run metadata ({exc})") from None
+        summary = loads(raw[KEY_SUMMARY], inf_nan=True) if KEY_SUMMARY in raw else {}
+    except (ValueError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise TraceError(f"{p}: unreadable run metadata ({_first_line(exc)})") from None
+    if not isinstance(summary, dict):
+        raise TraceError(f"{p}: unreadable run metadata (the summary is not a JSON object)")
     if partial and warn:
         warnings.warn(
             f"{p}: partial trace (the run did not finish it); {table.num_rows} records read",

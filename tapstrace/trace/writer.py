@@ -1,10 +1,17 @@
 """Writing a trace while the run goes on.
 
 Records are appended as zstd-compressed record batches to an Arrow IPC *stream* at the
-trace's final path, flushed at least every ``flush_interval`` seconds, so a process
-killed mid-run leaves a readable partial trace. ``close`` rewrites the stream as an Arrow
-IPC *file* (random access, readable by any Arrow tool) through an atomic rename: at every
-instant the path holds either the partial stream or the complete file.
+trace's final path, so a process killed mid-run leaves a readable partial trace. The
+stream starts with the schema and its run metadata, written (with an empty batch) when
+the writer is made: a run killed before its first record leaves a valid, empty partial
+trace that still says what ran, never a 0-byte file. ``close`` rewrites the stream as an
+Arrow IPC *file* (random access, readable by any Arrow tool) through an atomic rename: at
+every instant the path holds either the partial stream or the complete file.
+
+Flushes are timed from the oldest waiting record, not from the previous flush, and aim at
+half the ``flush_interval``: the other half is headroom for a loaded machine, where the
+flush thread waits for the CPU and the GIL. Large flushes go in slices, so the thread
+never holds the GIL for long against the tasks of a thread pool.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,10 @@ from tapstrace.errors import TraceError
 from tapstrace.trace.schema import KEY_SUMMARY, SCHEMA, records_to_batch
 
 _OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+#: Share of the flush interval a record is meant to wait; the rest is headroom.
+_TARGET = 0.5
+#: Most records converted to Arrow in one go (one GIL hold of a few milliseconds).
+_SLICE = 4096
 
 
 class TraceWriter:
@@ -31,7 +43,8 @@ class TraceWriter:
     Args:
         path: the trace file (``.arrow``); its folder is created.
         metadata: schema key/value metadata (see tapstrace.trace.metadata).
-        flush_interval: longest time a finished record waits in memory, in seconds.
+        flush_interval: longest time a finished record waits in memory, in seconds
+            (records are flushed after half of it, the other half absorbs delays).
         max_buffer: records held before a flush is forced early.
         overwrite: replace an existing file instead of refusing.
     """
@@ -46,16 +59,21 @@ class TraceWriter:
         overwrite: bool = False,
     ) -> None:
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise TraceError(f"{self.path}: exists already; choose another --trace path")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = SCHEMA.with_metadata(dict(metadata or {}))
         self.flush_interval = flush_interval
         self.max_buffer = max_buffer
         self.rows = 0
-        self._sink = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+        try:  # exclusive: of two runs given the same path, one gets it, the other an error
+            self._sink = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        except FileExistsError:
+            raise TraceError(f"{self.path}: exists already; choose another --trace path") from None
         self._stream = pa.ipc.new_stream(self._sink, self.schema, options=_OPTIONS)
+        # pyarrow writes the schema with the first batch: write an empty one now.
+        self._stream.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+        self._sink.flush()
         self._buffer: list[Row] = []
+        self._oldest = 0.0  # time.monotonic() when the buffer's first record arrived
         self._lock = threading.Lock()
         self._io_lock = threading.Lock()
         self._wake = threading.Event()
@@ -69,9 +87,12 @@ class TraceWriter:
         with self._lock:
             if self._closed:
                 raise TraceError(f"{self.path}: a record arrived after the trace was closed")
+            first = not self._buffer
+            if first:
+                self._oldest = time.monotonic()
             self._buffer.append(row)
             full = len(self._buffer) >= self.max_buffer
-        if full:
+        if first or full:  # the flush thread times its next flush from the first record
             self._wake.set()
 
     def flush(self) -> None:
@@ -81,15 +102,26 @@ class TraceWriter:
                 records, self._buffer = self._buffer, []
             if not records:
                 return
-            self._stream.write_batch(records_to_batch(records))
+            for start in range(0, len(records), _SLICE):
+                self._stream.write_batch(records_to_batch(records[start : start + _SLICE]))
             self._sink.flush()
             self.rows += len(records)
 
     def _loop(self) -> None:
         while not self._stopping:
-            self._wake.wait(self.flush_interval)
+            with self._lock:
+                waiting, oldest = len(self._buffer), self._oldest
+            if waiting >= self.max_buffer:
+                self.flush()
+                continue
+            timeout = None  # nothing waits: sleep until a record arrives
+            if waiting:
+                timeout = oldest + self.flush_interval * _TARGET - time.monotonic()
+                if timeout <= 0:
+                    self.flush()
+                    continue
+            self._wake.wait(timeout)
             self._wake.clear()
-            self.flush()
 
     def close(self, summary: Mapping[str, Any] | None = None) -> Path:
         """Flush, then turn the stream into the final IPC file with ``summary`` metadata."""

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from tapstrace.trace import Trace, read_trace
-from tapstrace.trace.schema import KEY_RUN, SCHEMA, TIME_COLUMNS
+from tapstrace.trace.schema import KEY_RUN, KEY_SCHEMA_VERSION, SCHEMA, TIME_COLUMNS
 
 T0 = 1_700_000_000.0
 
@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "attempt": 1,
     "status": "ok",
     "warmup": False,
+    "kind": "task",
+    "control_parents": [],
 }
 
 
@@ -50,9 +52,12 @@ def write_trace(
     app: str | None = "demo",
     executor: str | None = "thread",
     workers: int | None = 2,
+    client: bool = False,
 ) -> Trace:
-    """Write ``rows`` as a trace file at ``path`` and read it back."""
-    columns: dict[str, list[Any]] = {f.name: [] for f in SCHEMA}
+    """Write ``rows`` as a trace file at ``path`` and read it back; with ``client``, the
+    file says schema 1.2 (the client's columns hold what the rows give, else nulls)."""
+    fields = list(SCHEMA)
+    columns: dict[str, list[Any]] = {f.name: [] for f in fields}
     for given in rows:
         full = {**DEFAULTS, **given}
         for name in columns:
@@ -64,7 +69,7 @@ def write_trace(
         pa.array(columns[f.name], pa.int64()).cast(f.type)
         if f.name in TIME_COLUMNS
         else pa.array(columns[f.name], f.type)
-        for f in SCHEMA
+        for f in fields
     ]
     run: dict[str, Any] = {"run_id": "test"}
     if app is not None:
@@ -73,11 +78,33 @@ def write_trace(
         run["executor"] = {"name": executor, "params": {}}
     if workers is not None:
         run["workers"] = workers
-    schema = SCHEMA.with_metadata({KEY_RUN: json.dumps(run).encode()})
+    metadata = {KEY_RUN: json.dumps(run).encode()}
+    if client:
+        metadata[KEY_SCHEMA_VERSION] = b"1.2"
+    schema = pa.schema(fields).with_metadata(metadata)
     table = pa.Table.from_arrays(arrays, schema=schema)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
         writer.write_table(table)
     return read_trace(path)
+
+
+def client_rows() -> list[dict[str, Any]]:
+    """A client that waits (answers in test_breakdown.py), in schema 1.2.
+
+    Task 1 runs; the client waits for it (result() at 1.3), works 0.5 s in a phase
+    "train" and submits task 2 at 1.8 (control parent 1), then task 3 at 1.81, a data
+    child of task 2. Two workers.
+    """
+    return [
+        row(1, (0, 0, 0.1, 0.2, 1.2, 1.3), name="a", client_seconds=0.0,
+            client_busy_seconds=0.0, client_cpu_seconds=0.0, cpu_seconds=0.9),
+        row(2, (1.8, 1.8, 1.85, 1.9, 2.9, 3.0), name="b", control_parents=[1],
+            client_seconds=0.5, client_busy_seconds=0.55, client_cpu_seconds=0.4),
+        row(3, (1.81, 3.05, 3.1, 3.2, 4.0, 4.2), name="c", parents=[2],
+            client_seconds=0.01, client_busy_seconds=0.01, client_cpu_seconds=0.01),
+        row(100, (1.3, None, None, None, None, 1.75), name="train", kind="client",
+            worker=None),
+    ]  # fmt: skip
 
 
 def reference_rows() -> list[dict[str, Any]]:

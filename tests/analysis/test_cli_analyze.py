@@ -55,7 +55,7 @@ def test_json_summary_of_a_recorded_run(recorded: Path) -> None:
 def test_terminal_report_plots_and_csv(recorded: Path) -> None:
     text = tapstrace_cli("analyze", "traces", cwd=recorded)
     assert text.returncode == 0, text.stderr
-    for words in ("critical path: 3 tasks", "scheduler overhead per task", "by worker", "launch"):
+    for words in ("critical path (execution): 3 tasks", "where the makespan went", "by worker"):
         assert words in text.stdout
     result = tapstrace_cli(
         "analyze", "traces", "--plot", "--format", "svg", "--out", "report", "--csv",
@@ -66,7 +66,8 @@ def test_terminal_report_plots_and_csv(recorded: Path) -> None:
     assert table.height == 1 and table["tasks"].item() == 12
     report = recorded / "report"
     assert (report / "summary.parquet").is_file() and (report / "comparison.csv").is_file()
-    assert (report / "figures" / "gantt-run.svg").stat().st_size > 1000
+    # labelled "run (synthetic, thread, 2 workers)": the file name and its group keys
+    assert (report / "figures" / "gantt-run-synthetic-thread-2-workers.svg").stat().st_size > 1000
     assert not (report / "report.html").exists()  # only the formats asked for
 
 
@@ -135,3 +136,33 @@ def test_an_imported_wfformat_instance(tmp_path: Path) -> None:
     assert summary["utilisation"]["peak_running"] is None
     assert summary["overheads"]["launch"]["n"] == 0
     assert summary["data"]["edge_bytes"] == 1000
+
+
+@pytest.mark.slow
+def test_a_recorded_client_in_the_breakdown_path_and_lane(tmp_path: Path) -> None:
+    """A real schema 1.2 run: 4 rounds of 3 tasks, the client working 0.15 s between them."""
+    from tapstrace.analysis.plots.data import plot_data
+    from tapstrace.analysis.tasks import prepare
+    from tapstrace.trace import read_trace
+
+    result = tapstrace_cli(
+        "run", "synthetic", "--executor", "thread", "--executor.max-threads", "2",
+        "--app.structure", "rounds", "--app.width", "3", "--app.depth", "4",
+        "--app.client-seconds", "0.15", "--app.client-mode", "sleep",
+        "--app.mean-seconds", "0.02", "--trace", "rounds.arrow", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(tapstrace_cli("analyze", "rounds.arrow", "--json", cwd=tmp_path).stdout)
+    (summary,) = document["traces"]
+    client = summary["client"]
+    assert client["recorded"] and client["waits"] >= 3 and client["control_edges"] >= 9
+    assert client["busy_s"] >= 3 * 0.15
+    parts = summary["breakdown"]["parts_s"]
+    assert sum(parts.values()) == pytest.approx(summary["makespan_s"], abs=1e-6)
+    assert 3 * 0.15 <= parts["client"] <= summary["makespan_s"]  # three pauses on the path
+    # The critical path goes through every round (control edges), not one task.
+    assert summary["critical_path"]["tasks"] >= 4
+    lanes = plot_data(prepare(read_trace(tmp_path / "rounds.arrow"))).client
+    assert set(lanes["lane"]) == {"client", "phases"}
+    assert set(lanes.filter(pl.col("lane") == "client")["state"]) == {"busy", "blocked"}

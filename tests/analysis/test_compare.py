@@ -43,7 +43,10 @@ def test_directories_are_searched_recursively(traces: Path, tmp_path: Path) -> N
     assert sorted(f.name for f in files) == ["a.arrow", "b.arrow", "c.arrow", "d.arrow"]
     assert problems == [
         (str(traces / "missing.arrow"), "no such file or directory"),
-        (str(tmp_path / "empty"), "no *.arrow trace in this directory"),
+        (
+            str(tmp_path / "empty"),
+            "no trace in this directory (*.arrow traces, TaPS run directories, WfFormat instances)",
+        ),
     ]
 
 

@@ -82,6 +82,7 @@ def test_critical_path_with_overheads(tasks: Tasks) -> None:
         "execution_s": approx(4.0),
         "engine_s": approx(0.2),
         "queueing_s": approx(0.2),
+        "worker_wait_s": approx(0.0),
         "launch_s": approx(0.6),
         "return_s": approx(0.5),
     }
@@ -96,9 +97,28 @@ def test_overhead_components_per_attempt(tasks: Tasks) -> None:
     assert over["round_trip"].to_list() == approx([1.2, 2.4, 0.7, 1.5, 0.4, 0.5])
 
 
+def test_waiting_for_a_free_worker_is_not_launch_latency(tmp_path: Path) -> None:
+    # One worker slot. Task 2 is dispatched at 0 and starts at 1.2: the slot ran task 1
+    # for 0.9 s of that. Task 3 (0.5 -> 2.25) waits 0.5 s for task 1 and 1.0 s for
+    # task 2; task 4 is dispatched when the slot is free.
+    rows = [
+        row(1, (0, 0, 0, 0.1, 1.0, 1.1)),
+        row(2, (0, 0, 0, 1.2, 2.2, 2.3)),
+        row(3, (0, 0, 0.5, 2.25, 3.0, 3.1)),
+        row(4, (0, 0, 3.2, 3.3, 3.5, 3.6)),
+    ]
+    over = metrics.task_overheads(write_trace(tmp_path / "t.arrow", rows, workers=1))
+    assert over["worker_wait"].to_list() == approx([0.0, 0.9, 1.5, 0.0])
+    assert over["launch"].to_list() == approx([0.1, 0.3, 0.25, 0.1])
+    # With two slots nobody waits: the same times are launch latency again.
+    over = metrics.task_overheads(write_trace(tmp_path / "u.arrow", rows, workers=2))
+    assert over["worker_wait"].to_list() == approx([0.0, 0.0, 0.0, 0.0])
+    assert over["launch"].to_list() == approx([0.1, 1.2, 1.75, 0.1])
+
+
 def test_overhead_summary_statistics(tasks: Tasks) -> None:
     table = {r["component"]: r for r in metrics.overhead_summary(tasks).to_dicts()}
-    assert list(table) == ["engine", "queueing", "launch", "return"]
+    assert list(table) == ["engine", "queueing", "worker_wait", "launch", "return"]
     assert table["engine"]["n"] == 3 and table["engine"]["missing"] == 0
     assert table["engine"]["median_s"] == approx(0.1)
     assert table["engine"]["mean_s"] == approx(0.25 / 3)

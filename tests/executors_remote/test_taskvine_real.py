@@ -153,3 +153,28 @@ def test_taken_port_is_a_user_error(tmp_path: Path) -> None:
         port = holder.getsockname()[1]
         with pytest.raises(TaskVineError, match=f"cannot listen on port {port}"):
             TaskVineConfig(port=port).build(tmp_path)
+
+
+def test_function_call_mode_without_conda_pack_is_one_line(tmp_path: Path) -> None:
+    """TaskVine's poncho needs conda-pack for the function-call mode: without it, one line
+    naming it and exit 2, before any manager or worker starts."""
+    import subprocess
+
+    hidden = tmp_path / "hide" / "conda_pack"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text(
+        'raise ModuleNotFoundError("No module named \'conda_pack\'", name="conda_pack")\n'
+    )
+    paths = [str(hidden.parent), *os.environ["PYTHONPATH"].split(os.pathsep)]  # ROOT first
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "taskvine",
+         "--executor.mode", "function-call", "--app.tasks", "2"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tapstrace: error: --executor.mode function-call needs TaskVine")
+    assert "conda install -c conda-forge conda-pack" in lines[0]
+    assert not list(tmp_path.glob("runs/*"))

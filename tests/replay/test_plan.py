@@ -101,7 +101,7 @@ def test_retries_replay_the_final_attempt_and_warmups_apart() -> None:
     rows[1]["attempt"] = 2
     plan = build_plan(make_trace(rows))
     assert plan.names[0] == "a" and plan.failures[0] is None and plan.durations[0] == 0.5
-    assert [(s, n) for s, n, _ in plan.warmup] == [("9", "warm")]
+    assert [(s, n) for s, n, _, _ in plan.warmup] == [("9", "warm")]
     assert plan.warmup[0][2] == pytest.approx(0.1)
     assert "warm" not in plan.names
 

@@ -123,8 +123,15 @@ def _mutate(change: str) -> dict[str, Any]:
 BAD = [
     ("cycle", "the task graph has a cycle"),
     ("dangling", "names parent 'ghost_ID99', which is not a task"),
-    ("negative", "has a negative runtime"),
-    ("missing-runtime", "has no runtimeInSeconds"),
+    (
+        "negative",
+        "workflow.execution.tasks[2] (task 'work_ID03'): runtimeInSeconds: input "
+        "should be greater than or equal to 0 (got -1.0)",
+    ),
+    (
+        "missing-runtime",
+        "workflow.execution.tasks[1] (task 'work_ID02'): runtimeInSeconds: field required",
+    ),
     ("no-execution-entry", "has no execution entry"),
     ("bad-date", "executedAt 'yesterday' is not a date"),
     ("duplicate", "appears twice"),

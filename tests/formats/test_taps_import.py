@@ -52,14 +52,17 @@ def test_jsonl_with_config_toml(tmp_path: Path) -> None:
 
 
 def test_older_tasks_json_with_config_json(tmp_path: Path) -> None:
-    run = tmp_path / "old-run"
+    run = tmp_path / "runs" / "cholesky-dask-2024-06-01-10-00-00"
     _write(run, taps_records("function_name"), "tasks.json")
-    (run / "config.json").write_text(json.dumps({"app": {"name": "cholesky"},
-                                                 "executor": {"name": "dask"}}))  # fmt: skip
+    config = {"name": "cholesky", "executor_name": "dask", "app": {},
+              "executor": {"dask_workers": 3}}  # fmt: skip
+    (run / "config.json").write_text(json.dumps(config))
     trace = read_trace(run)
     assert trace.tasks["name"].to_list() == ["generate", "process", "process"]
-    assert trace.metadata["taps"]["name_field"] == "function_name"
+    assert trace.metadata["taps"]["record_era"] == "2024-05-29"
+    assert trace.metadata["taps"]["config_era"] == "2024-05-31"
     assert trace.app == "cholesky" and trace.executor == "dask"
+    assert trace.metadata["workers"] == 3
 
 
 def test_records_are_ordered_by_submission(tmp_path: Path) -> None:
@@ -71,18 +74,15 @@ def test_records_are_ordered_by_submission(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        ("truncate", "line 3 is not a JSON record"),
-        ("dangling", "names parent '00000000-0000-0000-0000-000000000009', which is not a task"),
-        ("duplicate", "appears twice"),
-        ("backwards", "ends before it starts"),
-        ("not-records", "record 1 is not a TaPS task record"),
+        ("truncate", "line 3 is not a JSON record (ends early (truncated?))"),
+        ("duplicate", "line 3: task id '00000000-0000-0000-0000-000000000002' appears twice"),
+        ("backwards", "execution.task_end_time is before execution.task_start_time"),
+        ("not-records", "line 1 (task 'x'): parent_task_ids: field required"),
     ],
 )
 def test_bad_records(tmp_path: Path, damage: str, message: str) -> None:
     records = taps_records()
-    if damage == "dangling":
-        records[1]["parent_task_ids"].append("00000000-0000-0000-0000-000000000009")
-    elif damage == "duplicate":
+    if damage == "duplicate":
         records[2]["task_id"] = records[1]["task_id"]
     elif damage == "backwards":
         records[0]["execution"]["task_end_time"] = T0 - 5
@@ -95,6 +95,15 @@ def test_bad_records(tmp_path: Path, damage: str, message: str) -> None:
     with pytest.raises(TraceError) as info:
         read_trace(path, format="taps")
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
+
+
+def test_parents_without_a_record_are_dropped_and_counted(tmp_path: Path) -> None:
+    records = taps_records()
+    records[1]["parent_task_ids"].append("00000000-0000-0000-0000-000000000009")
+    records[2]["parent_task_ids"].append("00000000-0000-0000-0000-000000000008")
+    trace = read_trace(_write(tmp_path, records))
+    assert trace.metadata["dropped_parents"] == 2
+    assert trace.tasks["parents"].to_list() == [[], [0], [0]]
 
 
 def test_directory_without_records(tmp_path: Path) -> None:
