@@ -5,7 +5,8 @@ request, benchmarks/recording_overhead.py measures them more closely), one local
 is started and warmed up; then, alternating, a bag of no-op tasks runs on the framework's
 own API ("bare": submit, then wait for every result) and through tapstrace's Engine with
 a TraceWriter ("traced"). Prints tasks/s for both and the ratio traced / bare, side by
-side. Start-up is excluded.
+side, and the client process's CPU time per task, bare and traced (steadier than rates
+on a shared machine). Start-up is excluded.
 
     python benchmarks/executor_overhead.py [--tasks 2000] [--rounds 3] [--workers 2]
         [--executors dask,ray,parsl,parsl-thread] [--sleep 0.001]
@@ -56,15 +57,14 @@ def bare_runner(name: str, executor: Any) -> Callable[[int], None]:
     elif name.startswith("parsl"):
         from parsl.app.python import PythonApp
 
-        from tapstrace.executors.packing import PackedCall, run_packed
+        from tapstrace.engine.worker import run_call
 
         # Parsl reserves the parameter name ``inputs`` (synthetic_task's ``*inputs``):
-        # call it through a wrapper, as the parsl executor does.
-        app = PythonApp(run_packed, data_flow_kernel=executor.dfk)
-        call = PackedCall(synthetic_task, NOOP, {})
+        # call it through a function of other parameters, as the parsl executor does.
+        app = PythonApp(run_call, data_flow_kernel=executor.dfk)
 
         def run(n: int) -> None:
-            _wait([app(call) for _ in range(n)])
+            _wait([app(synthetic_task, *NOOP) for _ in range(n)])
 
     else:  # thread and process pools
         pool = executor.pool
@@ -81,10 +81,11 @@ def _wait(futures: list[Any]) -> None:
         future.result()  # raise if a task failed
 
 
-def bare(run: Callable[[int], None], n: int) -> float:
-    start = time.perf_counter()
+def bare(run: Callable[[int], None], n: int) -> tuple[float, float]:
+    """Tasks/s and client-process CPU µs per task of ``n`` bare tasks."""
+    start, cpu = time.perf_counter(), time.process_time()
     run(n)
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
 
 
 def traced(
@@ -93,16 +94,17 @@ def traced(
     path: Path,
     metadata: dict[bytes, bytes] | None = None,
     run_id: str | None = None,
-) -> float:
-    """Run ``n`` no-op tasks through the Engine, recorded into a trace at ``path``."""
+) -> tuple[float, float]:
+    """Run ``n`` no-op tasks through the Engine, recorded into a trace at ``path``:
+    tasks/s and client-process CPU µs per task."""
     writer = TraceWriter(path, metadata, overwrite=True)
     engine = Engine(executor, recorder=writer, run_id=run_id)  # not shut down: reused
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     _wait([engine.submit(synthetic_task, *NOOP) for _ in range(n)])
-    rate = n / (time.perf_counter() - start)
+    rate, cpu = n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e6
     writer.close()
     assert read_trace(path).tasks.height == n  # every task recorded
-    return rate
+    return rate, cpu
 
 
 #: Each executor's parameter for its number of workers.
@@ -140,10 +142,12 @@ def main() -> None:
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger().handlers[0].setLevel(logging.CRITICAL)  # closing clusters is chatty
     machine = platform.processor() or platform.machine()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{args.tasks} tasks of {args.sleep * 1000:g} ms, {args.rounds} rounds (median), "
-          f"{args.workers} workers")  # fmt: skip
-    print(f"{'executor':<14}{'bare tasks/s':>14}{'traced tasks/s':>16}{'traced/bare':>13}")
+          f"{args.workers} workers; load {load}")  # fmt: skip
+    print(f"{'executor':<14}{'bare tasks/s':>14}{'traced tasks/s':>16}{'traced/bare':>13}"
+          f"{'client CPU us/task':>24}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.executors.split(","):
             run_dir = Path(tmp) / name
@@ -157,10 +161,14 @@ def main() -> None:
                 for _ in range(args.rounds):
                     b.append(bare(run, args.tasks))
                     t.append(traced(executor, args.tasks, run_dir / "traced.arrow"))
-                mb, mt = statistics.median(b), statistics.median(t)
-                print(f"{name:<14}{mb:>14,.0f}{mt:>16,.0f}{mt / mb:>13.3f}", flush=True)
+                mb, cb = (statistics.median(x) for x in zip(*b, strict=True))
+                mt, ct = (statistics.median(x) for x in zip(*t, strict=True))
+                cpu = f"{cb:.0f} -> {ct:.0f} (+{ct - cb:.0f})"
+                print(f"{name:<14}{mb:>14,.0f}{mt:>16,.0f}{mt / mb:>13.3f}{cpu:>24}", flush=True)
             finally:
                 executor.shutdown()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load at the end: {load}")
 
 
 if __name__ == "__main__":

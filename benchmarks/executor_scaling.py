@@ -94,11 +94,11 @@ def measure(
         overhead.traced(executor, warm, run_dir / "warm.arrow")
         bare, traced, traces = [], [], []
         for i in range(args.rounds):
-            bare.append(overhead.bare(run, args.tasks))
+            bare.append(overhead.bare(run, args.tasks)[0])
             trace = out / f"executor_scaling-{name}-w{workers}-r{i}.arrow"
             run_id = uuid.uuid4().hex[:12]
             facts = metadata(name, config, executor, args.tasks, args.sleep, run_id)
-            traced.append(overhead.traced(executor, args.tasks, trace, facts, run_id))
+            traced.append(overhead.traced(executor, args.tasks, trace, facts, run_id)[0])
             traces.append(trace.name)
     finally:
         executor.shutdown()

@@ -7,22 +7,23 @@ task's future.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, Outcome, settle_error
 from tapstrace.engine.executor import Executor
+from tapstrace.engine.worker import run_call
 from tapstrace.errors import UserError
-from tapstrace.executors.mirror import MirroredFuture
 from tapstrace.executors.options import check_keys, parameters
-from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.executors.watchdog import Watchdog, WorkersLost
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
@@ -158,16 +159,15 @@ def _check_cluster_options(options: dict[str, Any]) -> None:
 
 
 class DaskExecutor(Executor):
-    """Submits wrapped tasks to a Dask client; futures nested anywhere are dependencies.
+    """Launches tasks on a Dask client; parents' Dask futures are their children's arguments.
 
-    Results are fetched concurrently on the client's event loop (distributed's
-    ``as_completed(with_results=True)``) and handed to the task futures by a thread of
-    the executor: a fetch per task from Dask's callback thread would serialise the round
-    trips to the workers.
+    A thread of the executor takes the tasks that finished, in batches (distributed's
+    ``as_completed(...).batches()``), fetches their results with one ``gather`` per
+    batch (one request per worker, as ``client.gather`` does for a user) and reports
+    them: a fetch per task would cost a round trip each.
     """
 
     native_dependencies = True
-    native_nested = True  # by packing (tapstrace.executors.packing)
 
     def __init__(
         self, client: Any, cluster: Any | None, lost_workers_timeout: float = 60.0
@@ -176,15 +176,14 @@ class DaskExecutor(Executor):
 
         self.client = client
         self.cluster = cluster
-        self._future_type = distributed.Future
-        self._mirrors: dict[str, MirroredFuture] = {}
+        self._tasks: dict[str, Launched] = {}
+        self._prefix = uuid.uuid4().hex[:12]
+        self._count = itertools.count()
         self._lock = threading.Lock()
         self._closing = False
         self._lost: WorkersLost | None = None
         self._wake = threading.Event()
-        self._results = distributed.as_completed(
-            loop=client.loop, with_results=True, raise_errors=False
-        )
+        self._results = distributed.as_completed(loop=client.loop)
         self._collector = threading.Thread(
             target=self._collect, name="tapstrace-dask-results", daemon=True
         )
@@ -193,51 +192,71 @@ class DaskExecutor(Executor):
             f"the Dask cluster at {client.scheduler.address}",
             lost_workers_timeout,
             "--executor.lost-workers-timeout",
-            waiting=lambda: len(self._mirrors),
+            waiting=lambda: len(self._tasks),
             workers=lambda: len(self.client.nthreads()),
             fail=self._fail_waiting,
         )
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
         if self._lost is not None:
-            raise self._lost  # recorded as the task's failure by the engine
-        call, futures = pack_call(fn, args, kwargs, self._future_type)
-        key = f"{call.__name__}-{uuid.uuid4().hex}"
-        native = self.client.submit(run_packed, call, *futures, key=key, pure=False)
-        mirror = MirroredFuture(native, native.cancel)
+            raise self._lost  # recorded as the attempt's failure by the engine
+        key = f"{getattr(task, '__name__', 'task')}-{self._prefix}-{next(self._count)}"
         with self._lock:
-            self._mirrors[key] = mirror
+            self._tasks[key] = task
+        native = self.client.submit(run_call, task, *parents, key=key, pure=False)
         self._results.add(native)
         self._wake.set()
-        return mirror
+        return native
+
+    def cancel(self, handle: Any) -> bool:
+        if handle.done():
+            return False
+        handle.cancel()
+        return True
 
     def _collect(self) -> None:
         while True:
             self._wake.clear()
-            for native, result in self._results:
-                with self._lock:
-                    mirror = self._mirrors.pop(native.key, None)
-                if mirror is not None:
-                    self._watchdog.progress()
-                    _settle(mirror, native, result)
+            for batch in self._results.batches():
+                self._report(batch)
             if self._closing:
                 return
             self._wake.wait(1.0)
 
+    def _report(self, batch: list[Any]) -> None:
+        """Report a batch of finished Dask futures."""
+        finished = {f.key: f for f in batch if f.status == "finished"}
+        values: dict[Any, Any] = {}
+        if finished:
+            try:  # a failed fetch leaves None: each is then looked at alone
+                values = self.client.gather(finished, errors="skip")
+            except Exception:
+                log.debug("gathering %d results failed", len(finished), exc_info=True)
+        for native in batch:
+            with self._lock:
+                task = self._tasks.pop(native.key, None)
+            if task is None:
+                continue
+            self._watchdog.progress()
+            value = values.get(native.key)
+            if value is not None:  # a task's call returns a TaskResult, never None
+                task.settle(Outcome.VALUE, value)
+            else:
+                _settle(task, native)
+
     def _fail_waiting(self, error: WorkersLost) -> None:
         """The cluster lost its workers: fail what waits, refuse what comes."""
+        import distributed
+
         with self._lock:
             self._lost = error
-            waiting, self._mirrors = list(self._mirrors.values()), {}
-        for mirror in waiting:
-            mirror.settle_exception(error)
+            waiting, self._tasks = self._tasks, {}
+        for task in waiting.values():
+            task.settle(Outcome.LOST, error)
         try:
-            self.client.cancel([mirror.native for mirror in waiting])
+            self.client.cancel([distributed.Future(key, self.client) for key in waiting])
         except Exception:  # the scheduler may be gone too
             log.debug("cannot cancel the lost tasks", exc_info=True)
-
-    def native_argument(self, future: Any) -> Any:
-        return future.native
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return dask_worker_address
@@ -271,13 +290,18 @@ class DaskExecutor(Executor):
                 self.cluster.close()
 
 
-def _settle(mirror: MirroredFuture, native: Any, result: Any) -> None:
-    status = native.status
-    if status == "cancelled" or isinstance(result, CancelledError):
-        mirror.settle_cancelled()
-    elif status == "error":
-        # Fetched without raising: (type, exception, traceback).
-        exc = result[1] if isinstance(result, tuple) and len(result) == 3 else result
-        mirror.settle_exception(exc if isinstance(exc, BaseException) else RuntimeError(exc))
+def _settle(task: Launched, native: Any) -> None:
+    """Report a finished Dask future whose result was not gathered: its error."""
+    try:
+        if native.status == "cancelled":
+            task.settle(Outcome.CANCELLED, None)
+            return
+        exc = native.exception(timeout=60)
+    except CancelledError:
+        task.settle(Outcome.CANCELLED, None)
+    except Exception as lost:  # the result went with its worker, the scheduler left
+        task.settle(Outcome.LOST, lost)
     else:
-        mirror.settle_result(result)
+        if exc is None:
+            exc = RuntimeError(f"the result of Dask task {native.key} was lost")
+        settle_error(task, exc)

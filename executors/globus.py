@@ -1,11 +1,11 @@
 """Globus Compute executor: tasks run on a remote endpoint through the Globus Compute service.
 
-The engine's dependency wrapper resolves every dependency on the client, so each task goes
-to the endpoint as an independent call with concrete arguments. The plugin submits one
-fixed function, :func:`run_task`, with the engine's task wrapper as its first argument:
-the service registers that function once instead of once per task, and a task that fails
-comes back as a value, so its worker report (times, host, sizes) survives the trip that
-would otherwise turn the exception into text.
+The engine resolves every dependency on the client, so each task goes to the endpoint as
+an independent call with concrete arguments. The plugin submits one fixed function,
+:func:`run_task`, with the engine's task call as its argument: the service registers that
+function once instead of once per task, and a task that fails comes back as a value, so
+its worker report (times, host, sizes) survives the trip that would otherwise turn the
+exception into text.
 
 Credentials are checked before anything that could prompt: a run without them stops at
 once with one line saying how to log in, never at an interactive login prompt.
@@ -14,18 +14,20 @@ once with one line saying how to log in, never at an interactive login prompt.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import os
 import platform
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field, field_validator
 
+from tapstrace.engine.adapter import Launched, settle_future
 from tapstrace.engine.executor import Executor
 from tapstrace.errors import UserError
 from tapstrace.executors.remote_call import host_pid, run_task
@@ -51,34 +53,6 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
 
 
-class _Outcome(concurrent.futures.Future[Any]):
-    """Follows the SDK's future; a failure that :func:`run_task` returned becomes the
-    exception, so the engine records it with the worker's report."""
-
-    def __init__(self, inner: concurrent.futures.Future[Any]) -> None:
-        super().__init__()
-        self._inner = inner
-        inner.add_done_callback(self._follow)
-
-    def cancel(self) -> bool:
-        # The SDK cancels tasks it has not sent yet; _follow mirrors the outcome.
-        return self._inner.cancel() and self.cancelled()
-
-    def _follow(self, inner: concurrent.futures.Future[Any]) -> None:
-        if inner.cancelled():
-            super().cancel()
-            return
-        exc = inner.exception()
-        if exc is not None:
-            self.set_exception(exc)
-            return
-        value = inner.result()
-        if isinstance(value, BaseException):
-            self.set_exception(value)
-        else:
-            self.set_result(value)
-
-
 class GlobusExecutor(Executor):
     """The engine's view of a Globus Compute Executor.
 
@@ -101,8 +75,14 @@ class GlobusExecutor(Executor):
         self._facts = facts or {}
         self._on_shutdown = on_shutdown
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> _Outcome:
-        return _Outcome(self.executor.submit(run_task, fn, *args, **kwargs))
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        future = self.executor.submit(run_task, task)
+        future.add_done_callback(functools.partial(settle_future, task, returned=True))
+        return future
+
+    def cancel(self, handle: Any) -> bool:
+        # The SDK cancels tasks it has not sent yet.
+        return bool(handle.cancel())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:

@@ -12,6 +12,7 @@ Parsl leaves its interchange and worker processes behind when the driver exits w
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import shlex
@@ -19,17 +20,16 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, Outcome, Relay, settle_error
 from tapstrace.engine.executor import Executor
-from tapstrace.engine.worker import TaskFailed
+from tapstrace.engine.worker import TaskFailed, run_call
 from tapstrace.errors import UserError
-from tapstrace.executors.mirror import MirroredFuture, Relay
-from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 from tapstrace.runner import signals
@@ -231,11 +231,11 @@ class ParslExecutor(Executor):
     """A DataFlowKernel of its own around one Parsl executor.
 
     Parsl cannot cancel a task: ``cancel`` stops the client waiting (the task is recorded
-    cancelled, its children dependency-failed) while the task may still run on a worker.
+    cancelled, its children dependency-failed) while the task may still run on a worker;
+    its result is discarded.
     """
 
     native_dependencies = True
-    native_nested = True  # by packing (tapstrace.executors.packing)
 
     def __init__(
         self,
@@ -280,23 +280,17 @@ class ParslExecutor(Executor):
         except BaseException:
             self._close_partial()
             raise
-        self._app = PythonApp(run_packed, data_flow_kernel=self.dfk, executors=[executor.label])
+        self._app = PythonApp(run_call, data_flow_kernel=self.dfk, executors=[executor.label])
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
-        import concurrent.futures
-
-        call, parents = pack_call(fn, args, kwargs, concurrent.futures.Future)
-        native = self._app(call, *parents)
-        mirror = MirroredFuture(native)
-        relay = self._relay
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        native = self._app(task, *parents)
         # Parsl calls back on its task launch thread: only enqueue there.
-        native.add_done_callback(lambda f: relay.put(_settle, mirror, f))
-        return mirror
+        native.add_done_callback(functools.partial(self._relay.put, _settle, task))
+        return native
 
-    def native_argument(self, future: Any) -> Any:
-        # The mirror itself: the DataFlowKernel waits for it, and a child of a cancelled
-        # parent then fails in Parsl instead of running.
-        return future
+    def cancel(self, handle: Any) -> bool:
+        # Parsl cannot cancel: the engine records the task cancelled and drops its result.
+        return not handle.done()
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return parsl_worker_id
@@ -367,12 +361,18 @@ class ParslExecutor(Executor):
             shutil.rmtree(self._temp_dir, ignore_errors=True)
 
 
-def _settle(mirror: MirroredFuture, future: Any) -> None:
+def _settle(task: Launched, future: Any) -> None:
     exc = future.exception()
     if exc is None:
-        mirror.settle_result(future.result())
+        task.settle(Outcome.VALUE, future.result())
         return
-    mirror.settle_exception(_root_failure(exc) or exc)
+    root = _root_failure(exc)
+    if root is not None:
+        settle_error(task, root)
+    elif getattr(exc, "dependent_exceptions_tids", None):
+        task.settle(Outcome.PARENT_FAILED, None)  # Parsl's DependencyError
+    else:
+        settle_error(task, exc)
 
 
 def _root_failure(exc: BaseException) -> TaskFailed | None:

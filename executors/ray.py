@@ -8,21 +8,22 @@ once, to complete the task's future.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, Outcome, Relay, settle_error
 from tapstrace.engine.executor import Executor
+from tapstrace.engine.worker import TaskResult, run_call
 from tapstrace.errors import UserError
-from tapstrace.executors.mirror import MirroredFuture, Relay
 from tapstrace.executors.options import check_keys, parameters
-from tapstrace.executors.packing import pack_call, run_packed
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 from tapstrace.runner import signals
@@ -138,7 +139,7 @@ class RayConfig(ExecutorConfig):
         public = {k: v for k, v in self.init_options.items() if not k.startswith("_")}
         check_keys(public, "--executor.init-options", parameters(ray.init), "ray.init")
         try:
-            remote = ray.remote(run_packed)
+            remote = ray.remote(run_call)
             if self.remote_options:
                 remote = remote.options(**self.remote_options)
         except (TypeError, ValueError) as exc:
@@ -214,10 +215,9 @@ def _caused_by(exc: BaseException, kind: type[BaseException], text: str) -> bool
 
 
 class RayExecutor(Executor):
-    """Submits wrapped tasks as Ray tasks; parents' ObjectRefs are their children's arguments."""
+    """Launches tasks as Ray tasks; parents' ObjectRefs are their children's arguments."""
 
     native_dependencies = True
-    native_nested = True  # by packing (tapstrace.executors.packing)
 
     def __init__(self, remote: Any, attached: bool) -> None:
         import ray
@@ -227,17 +227,28 @@ class RayExecutor(Executor):
         self.attached = attached
         self._relay = Relay("tapstrace-ray-results")
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> MirroredFuture:
-        call, refs = pack_call(fn, args, kwargs, self._ray.ObjectRef)
-        ref = self._remote.remote(call, *refs)
-        mirror = MirroredFuture(ref, lambda: self._ray.cancel(ref))
-        relay = self._relay
-        # Ray calls back on its core worker thread: only enqueue there.
-        ref.future().add_done_callback(lambda f: relay.put(_settle, mirror, f))
-        return mirror
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        ref = self._remote.remote(task, *parents)
+        # Ray calls back on its core worker thread: only enqueue there. _on_completed
+        # hands over the value (or the error) without making a Future per task.
+        report = functools.partial(self._relay.put, _settle, task)
+        on_completed = getattr(ref, "_on_completed", None)
+        if on_completed is not None:
+            on_completed(report)
+        else:  # a Ray without it
+            ref.future().add_done_callback(lambda f: report(_outcome_of(f)))
+        return ref
 
-    def native_argument(self, future: Any) -> Any:
-        return future.native
+    def cancel(self, handle: Any) -> bool:
+        try:
+            ready, _ = self._ray.wait([handle], timeout=0, fetch_local=False)
+            if ready:
+                return False  # finished: its outcome is on its way
+            self._ray.cancel(handle)
+        except Exception:  # finished, or Ray refused
+            log.debug("cannot cancel %r", handle, exc_info=True)
+            return False
+        return True
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return ray_worker_id
@@ -265,20 +276,26 @@ class RayExecutor(Executor):
             self._relay.close()
 
 
-def _settle(mirror: MirroredFuture, future: Any) -> None:
+def _outcome_of(future: Any) -> Any:
+    """A done Future of an ObjectRef as _on_completed would give it: value or error."""
+    exc = future.exception()
+    return future.result() if exc is None else exc
+
+
+def _settle(task: Launched, result: Any) -> None:
+    """Report what Ray delivered for a task: its value, or an error."""
     from ray.exceptions import RayTaskError, TaskCancelledError
 
-    exc = future.exception()
-    if exc is None:
-        mirror.settle_result(future.result())
+    if type(result) is TaskResult or not isinstance(result, BaseException):
+        task.settle(Outcome.VALUE, result)
         return
-    if isinstance(exc, RayTaskError):
-        # The task raised (TaskFailed from the wrapper), or a parent failed or was
+    if isinstance(result, RayTaskError):
+        # The task raised (TaskFailed from the call), or a parent failed or was
         # cancelled: keep what happened, not Ray's wrapper with its formatted traceback.
-        cause = getattr(exc, "cause", None)
+        cause = getattr(result, "cause", None)
         if isinstance(cause, BaseException):
-            exc = cause
-    elif isinstance(exc, TaskCancelledError):
-        mirror.settle_cancelled()
+            result = cause
+    if isinstance(result, TaskCancelledError):
+        task.settle(Outcome.CANCELLED, None)
         return
-    mirror.settle_exception(exc)
+    settle_error(task, result)

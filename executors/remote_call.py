@@ -13,15 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 
-def run_task(wrapper: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """Call the engine's task wrapper; return a failure instead of raising it.
+def run_task(call: Callable[[], Any], /) -> Any:
+    """Run the engine's task call; return a failure instead of raising it.
 
     Both executors would turn a raised exception into text (Globus Compute) or into a
-    missing output (TaskVine). Returned, the wrapper's TaskFailed keeps the worker's report
-    (times, host, sizes), and the plugin raises it again on the client.
+    missing output (TaskVine). Returned, the call's TaskFailed keeps the worker's report
+    (times, host, sizes), and the plugin reports it as the task's failure.
     """
     try:
-        return wrapper(*args, **kwargs)
+        return call()
     except Exception as failure:
         return failure
 

@@ -8,7 +8,7 @@ their done-callbacks only when someone asks for their result, so a task whose fu
 fed other tasks never reported back (TaPS lost those records). This plugin does not use
 them: dependencies are resolved by the engine (native_dependencies is False), so each task
 is an independent submission with concrete arguments, and one thread owns the Manager,
-waits for every submitted task and resolves a concurrent.futures.Future for each of them,
+waits for every submitted task and reports the outcome of each of them to the engine,
 also when a task fails, is cancelled or the executor shuts down.
 
 TaskVine's Python calls hold the GIL while the manager waits (up to a second at a time):
@@ -18,7 +18,6 @@ from that same thread without delay.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import logging
 import os
@@ -31,12 +30,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, Outcome, settle_error
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.worker import TaskFailed, TaskResult, WorkerReport
 from tapstrace.errors import UserError
@@ -50,7 +50,6 @@ INSTALL = "conda install -c conda-forge ndcctools"
 LIBRARY = "tapstrace"
 #: Longest time (s) one Manager.wait call blocks; TaskVine counts whole seconds.
 WAIT_SECONDS = 1
-_WORKER_ID = WorkerReport._fields.index("worker_id")
 
 
 class TaskVineError(UserError):
@@ -151,41 +150,9 @@ def check_function_call_mode() -> None:
         ) from None
 
 
-class _VineFuture(concurrent.futures.Future[Any]):
-    """The future of one task; cancelling it also cancels the TaskVine task."""
-
-    def __init__(self, owner: TaskVineExecutor) -> None:
-        super().__init__()
-        self.owner = owner
-        self.vine_id: int | None = None
-
-    def cancel(self) -> bool:
-        if not super().cancel():
-            return False
-        self.owner._request(("cancel", self))
-        return True
-
-
-def _settle(
-    future: concurrent.futures.Future[Any], value: Any, error: BaseException | None
-) -> None:
-    """Resolve ``future`` unless it was cancelled meanwhile."""
-    with contextlib.suppress(concurrent.futures.InvalidStateError):
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
-
-
-def _cancelled(future: concurrent.futures.Future[Any]) -> None:
-    """Move ``future`` to the cancelled state and wake its waiters."""
-    if concurrent.futures.Future.cancel(future):
-        future.set_running_or_notify_cancel()
-
-
 def _with_worker(report: tuple[Any, ...], worker: str | None) -> tuple[Any, ...]:
     """A worker report with TaskVine's id of the worker (known to the manager only)."""
-    return (*report[:_WORKER_ID], worker, *report[_WORKER_ID + 1 :])
+    return tuple(WorkerReport._make(report)._replace(worker_id=worker))
 
 
 def _exited(pid: int) -> bool:
@@ -227,7 +194,11 @@ class TaskVineExecutor(Executor):
         self.info_dir.mkdir(parents=True, exist_ok=True)
         self._processes: list[subprocess.Popen[bytes]] = []
         self._factory: Any = None
-        self._pending: dict[int, tuple[_VineFuture, Any]] = {}
+        #: Launched tasks not settled yet, by id(task) (under the lock).
+        self._open: dict[int, Launched] = {}
+        #: Tasks out in TaskVine, by TaskVine's task id (manager thread only).
+        self._pending: dict[int, tuple[Launched, Any]] = {}
+        self._vine_ids: dict[int, int] = {}  # id(task) -> TaskVine's task id
         self._requests: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
@@ -251,15 +222,25 @@ class TaskVineExecutor(Executor):
 
     # -- the engine's interface -------------------------------------------------------------
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> _VineFuture:
-        future = _VineFuture(self)
-        call = (future, (fn, *args), kwargs)
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the TaskVine executor is shut down")
+            self._open[id(task)] = task
         if threading.get_ident() == self._thread_id:
-            # A child dispatched while its parent's result is delivered: submit at once.
-            self._submit_now(*call)
+            # A child dispatched while its parent's outcome is reported: submit at once.
+            self._submit_now(task)
         else:
-            self._request(("submit", *call))
-        return future
+            self._requests.put(("submit", task))
+        return task
+
+    def cancel(self, handle: Any) -> bool:
+        with self._lock:
+            if self._open.pop(id(handle), None) is None:
+                return False  # settled already
+            if not self._closed:
+                self._requests.put(("cancel", handle))
+        return True
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the manager thread, then the factory, the workers and the manager.
@@ -433,13 +414,12 @@ class TaskVineExecutor(Executor):
 
     # -- the manager thread -----------------------------------------------------------------
 
-    def _request(self, item: tuple[Any, ...]) -> None:
+    def _settle(self, task: Launched, outcome: Outcome, detail: Any) -> None:
+        """Report ``task``'s outcome, unless it was cancelled (or settled) already."""
         with self._lock:
-            if self._closed:
-                if item[0] == "submit":
-                    raise RuntimeError("the TaskVine executor is shut down")
+            if self._open.pop(id(task), None) is None:
                 return
-            self._requests.put(item)
+        task.settle(outcome, detail)
 
     def _loop(self) -> None:
         self._thread_id = threading.get_ident()
@@ -458,19 +438,14 @@ class TaskVineExecutor(Executor):
         finally:
             with self._lock:
                 self._closed = True
-            left = [future for future, _ in self._pending.values()]
+                left = list(self._open.values())
             self._pending.clear()
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    item = self._requests.get_nowait()
-                    if item[0] == "submit":
-                        left.append(item[1])
-            stopped = RuntimeError(f"the TaskVine manager stopped: {error!r}" if error else "")
-            for future in left:
+            stopped = RuntimeError(f"the TaskVine manager stopped: {error!r}")
+            for task in left:
                 if error is not None:
-                    _settle(future, None, stopped)
+                    self._settle(task, Outcome.LOST, stopped)
                 else:
-                    _cancelled(future)
+                    self._settle(task, Outcome.CANCELLED, None)
 
     def _drain(self, block: bool) -> bool:
         """Handle queued requests (waiting for one when ``block``); True once told to stop."""
@@ -486,71 +461,79 @@ class TaskVineExecutor(Executor):
                 elif kind == "stop":
                     stop = True
                     if item[1]:
-                        for future, _ in list(self._pending.values()):
-                            _cancelled(future)
-                            self._cancel_now(future)
+                        for task, _ in list(self._pending.values()):
+                            self._settle(task, Outcome.CANCELLED, None)
+                            self._cancel_now(task)
                 item = self._requests.get_nowait()
         except queue.Empty:
             pass
         return stop
 
-    def _submit_now(
-        self, future: _VineFuture, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        if future.done():  # cancelled before it reached the manager
+    def _submit_now(self, task: Launched) -> None:
+        if id(task) not in self._open:  # cancelled before it reached the manager
             return
         try:
             if self.config.mode == "function-call":
-                task = self.vine.FunctionCall(LIBRARY, run_task.__name__, *args, **kwargs)
+                vine_task = self.vine.FunctionCall(LIBRARY, run_task.__name__, task)
             else:
-                task = self.vine.PythonTask(run_task, *args, **kwargs)
-            task.set_cores(self.config.cores_per_task)
-            future.vine_id = int(self.manager.submit(task))
+                vine_task = self.vine.PythonTask(run_task, task)
+            vine_task.set_cores(self.config.cores_per_task)
+            vine_id = int(self.manager.submit(vine_task))
         except Exception as exc:
-            _settle(future, None, exc)
+            self._settle(task, Outcome.LOST, exc)
             return
-        self._pending[future.vine_id] = (future, task)
+        self._pending[vine_id] = (task, vine_task)
+        self._vine_ids[id(task)] = vine_id
 
-    def _cancel_now(self, future: _VineFuture) -> None:
-        if future.vine_id is None or future.vine_id not in self._pending:
+    def _cancel_now(self, task: Launched) -> None:
+        vine_id = self._vine_ids.pop(id(task), None)
+        if vine_id is None or vine_id not in self._pending:
             return
-        _, task = self._pending.pop(future.vine_id)
+        _, vine_task = self._pending.pop(vine_id)
         with contextlib.suppress(Exception):
-            self.manager.cancel_by_task_id(future.vine_id)
-        self._discard(task)
+            self.manager.cancel_by_task_id(vine_id)
+        self._discard(vine_task)
 
-    def _complete(self, task: Any) -> None:
-        entry = self._pending.pop(task.id, None)
+    def _complete(self, vine_task: Any) -> None:
+        entry = self._pending.pop(vine_task.id, None)
         if entry is None:  # cancelled meanwhile, or not ours
-            self._discard(task)
+            self._discard(vine_task)
             return
-        future = entry[0]
+        task = entry[0]
+        self._vine_ids.pop(id(task), None)
         try:
-            value, error = self._outcome(task)
-        except Exception as exc:  # never leave a future unresolved
-            value, error = None, exc
-        self._discard(task)
-        _settle(future, value, error)
+            outcome, detail = self._outcome(task, vine_task)
+        except Exception as exc:  # never leave a task unsettled
+            outcome, detail = Outcome.LOST, exc
+        self._discard(vine_task)
+        if outcome is None:
+            with self._lock:
+                known = self._open.pop(id(task), None) is not None
+            if known:
+                settle_error(task, detail)
+        else:
+            self._settle(task, outcome, detail)
 
-    def _outcome(self, task: Any) -> tuple[Any, BaseException | None]:
-        worker = task.addrport or None
-        if not task.successful():
-            lines = (task.std_output or "").strip().splitlines()
+    def _outcome(self, task: Launched, vine_task: Any) -> tuple[Outcome | None, Any]:
+        """The outcome of a finished TaskVine task (None: an error to classify)."""
+        worker = vine_task.addrport or None
+        if not vine_task.successful():
+            lines = (vine_task.std_output or "").strip().splitlines()
             last = f": {lines[-1].strip()}" if lines else ""
-            return None, TaskVineTaskError(
-                f"TaskVine task {task.id} on {worker or 'no worker'} ended with "
-                f"{task.result!r}, exit code {task.exit_code}{last}"
+            return Outcome.LOST, TaskVineTaskError(
+                f"TaskVine task {vine_task.id} on {worker or 'no worker'} ended with "
+                f"{vine_task.result!r}, exit code {vine_task.exit_code}{last}"
             )
-        value = task.output
+        value = vine_task.output
         if isinstance(value, TaskResult):
-            return TaskResult(value.value, _with_worker(value.report, worker)), None
+            return Outcome.VALUE, TaskResult(value.value, _with_worker(value.report, worker))
         if isinstance(value, TaskFailed):
             value.report = _with_worker(value.report, worker)
             return None, value
         if isinstance(value, BaseException):
             return None, value
-        return None, TaskVineTaskError(
-            f"TaskVine task {task.id} on {worker} returned no result: {str(value)[:300]}"
+        return Outcome.LOST, TaskVineTaskError(
+            f"TaskVine task {vine_task.id} on {worker} returned no result: {str(value)[:300]}"
         )
 
     def _discard(self, task: Any) -> None:

@@ -20,3 +20,9 @@ class UnknownPluginError(UserError):
 
 class TraceError(UserError):
     """A trace file that cannot be read."""
+
+
+class RecordingError(UserError):
+    """Recording a task failed (the trace writer cannot write, a listener raised): the
+    engine stops the run, every task's future still resolved. The message says what
+    failed; the first failure is kept as ``__cause__``."""

@@ -191,3 +191,38 @@ def test_future_cannot_be_pickled(engine: Engine) -> None:
     f = engine.submit(identity, 1)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(f)
+
+
+def test_every_record_field_is_a_typed_attribute_of_the_task() -> None:
+    """Records are made by name (tapstrace.engine.task): each TaskRecord field is an
+    attribute of the engine's Task, or of the worker's TaskCall, with the same type."""
+    from tapstrace.engine.record import TaskRecord
+    from tapstrace.engine.task import Task
+
+    declared: dict[str, str] = {}
+    for cls in reversed(Task.__mro__):
+        declared.update(getattr(cls, "__annotations__", {}))
+    for name, kind in TaskRecord.__annotations__.items():
+        kind = getattr(kind, "__forward_arg__", kind)  # NamedTuple keeps them as ForwardRef
+        assert declared.get(name) == kind, (name, declared.get(name), kind)
+
+
+def test_cpu_time_of_short_and_long_tasks_on_one_thread() -> None:
+    """Short tasks skip the CPU clock (tapstrace.engine.worker._CpuClock): each counts
+    at most its wall time, and a sleeping task that follows a burst of them still
+    shows almost no CPU time; a spinning one shows its CPU time."""
+    from tests.test_client_flow import _spin
+
+    recorder = MemoryRecorder()
+    with Engine(build_executor("thread", max_threads=1), recorder=recorder) as e:
+        burst = [e.submit(identity, i) for i in range(300)]
+        nap = e.submit(sleep, 0.05)
+        more = [e.submit(identity, i) for i in range(300)]
+        spin = e.submit(_spin, 0.05)
+    records = final(recorder)
+    for f in [*burst, *more]:
+        r = records[f.task_id]
+        assert 0 <= r.cpu_seconds <= r.ended - r.started + 1e-6
+    napped, spun = records[nap.task_id].cpu_seconds, records[spin.task_id].cpu_seconds
+    assert napped < 0.01
+    assert spun > 2 * napped + 0.001  # spins for its wall time: CPU as the machine allows

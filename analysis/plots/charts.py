@@ -152,7 +152,7 @@ def gantt(
     status_scale = alt.Scale(domain=statuses, range=[STATUS_COLOURS[s] for s in statuses])
     start_tip = alt.Tooltip("start:Q", format=".4f", title="start (s)")
     end_tip = alt.Tooltip("end:Q", format=".4f", title="end (s)")
-    attempt_tips = [
+    attempt_tips: list[str | alt.Tooltip] = [
         "task_id:Q",
         "attempt:Q",
         "function:N",

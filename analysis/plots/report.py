@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,12 @@ class Figure:
     stem: str
     section: str
     chart: Any
+
+    @cached_property
+    def spec(self) -> dict[str, Any] | None:
+        """The chart's Vega-Lite spec, made (and validated) once for the page and the
+        image files; None when it cannot be made."""
+        return _chart(self.stem, self.chart.to_dict)
 
 
 def _stem(text: str) -> str:
@@ -222,7 +228,7 @@ class Page:
         self.parts.extend(parts)
 
     def figure(self, figure: Figure) -> None:
-        chart = _chart(figure.stem, figure.chart.to_dict)
+        chart = figure.spec
         if chart is None:
             return
         spec = json.dumps(chart).replace("</", "<\\/")
@@ -654,22 +660,27 @@ def _write(
         folder.mkdir(exist_ok=True)
         version = _vl_version()
         for figure in found:
-            spec = _chart(figure.stem, figure.chart.to_dict)
+            spec = figure.spec
             if spec is None:
                 continue
-            if "png" in images:
-                png = _chart(
-                    figure.stem, partial(vlc.vegalite_to_png, spec, vl_version=version, scale=2)
-                )
-                if png is not None:
-                    path = folder / f"{figure.stem}.png"
-                    path.write_bytes(png)
-                    written.append(path)
+            # One Vega render per figure: the PNG is rasterised from the SVG when both
+            # are wanted (rendering the spec twice cost a third of a 1,000-trace --plot).
+            svg = None
             if "svg" in images:
                 svg = _chart(figure.stem, partial(vlc.vegalite_to_svg, spec, vl_version=version))
                 if svg is not None:
                     path = folder / f"{figure.stem}.svg"
                     path.write_text(svg, encoding="utf-8")
+                    written.append(path)
+            if "png" in images:
+                if svg is not None:
+                    render = partial(vlc.svg_to_png, svg, scale=2)
+                else:
+                    render = partial(vlc.vegalite_to_png, spec, vl_version=version, scale=2)
+                png = _chart(figure.stem, render)
+                if png is not None:
+                    path = folder / f"{figure.stem}.png"
+                    path.write_bytes(png)
                     written.append(path)
     return written
 

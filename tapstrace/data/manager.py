@@ -9,8 +9,8 @@ objects for the user. Worker side (the ``DataResolver`` of tapstrace.engine.work
 Which objects are candidates: each positional and keyword argument (and a result) is
 tested as a whole; if it passes the filter it moves as one object. If it does not pass,
 or holds something that must stay in band (a TaskFuture, a reference), the walk goes
-into it when it is a list, tuple or dict (values) and tests its items the same way.
-None and booleans never move.
+into it by the argument rule (tapstrace.engine.dataflow: lists, tuples, sets, dict
+values) and tests its items the same way. None and booleans never move.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from tapstrace.data.filters import AllFilter
 from tapstrace.data.reference import Reference, Transformer
-from tapstrace.engine.dataflow import collect, collect_call, replace, replace_call
+from tapstrace.engine.dataflow import DESCEND, children, contains, replace, replace_call, rewrite
 
 _NEVER = (type(None), bool)
 
@@ -67,9 +67,7 @@ class DataManager:
         """``value`` with its references resolved (``value`` itself when it holds none)."""
         if isinstance(value, Reference):
             return self.transformer.resolve(value)
-        found: list[Any] = []
-        collect(value, Reference, found)
-        if not found:
+        if not contains(value, Reference):
             return value
         return replace(value, Reference, _Fetcher(self.transformer))
 
@@ -83,8 +81,7 @@ class DataManager:
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[tuple[Any, ...], dict[str, Any], int]:
         """Arguments with their references resolved, and the bytes they stood for."""
-        found = collect_call(args, kwargs, Reference)
-        if not found:
+        if not (contains(args, Reference) or contains(kwargs, Reference)):
             return args, kwargs, 0
         fetch = _Fetcher(self.transformer)
         args, kwargs = replace_call(args, kwargs, Reference, fetch)
@@ -97,49 +94,23 @@ class DataManager:
     # -- internals --------------------------------------------------------------------
 
     def _move(self, obj: Any, stop: tuple[type, ...]) -> tuple[Any, int]:
-        kind = type(obj)
-        if kind in _NEVER or issubclass(kind, stop):
-            return obj, 0
-        walkable = kind is list or kind is dict or issubclass(kind, tuple)
-        container = walkable or kind is set or kind is frozenset
-        # A container that holds a future or a reference never moves whole (its items may).
-        if self.filter(obj) and not (container and _holds(obj, stop)):
-            ref = self.transformer.transform(obj)
-            return ref, ref.stored_bytes
-        if not walkable:
-            return obj, 0
         moved = 0
-        if kind is dict:
-            items = {}
-            for key, value in obj.items():
-                items[key], n = self._move(value, stop)
-                moved += n
-            return (items, moved) if moved else (obj, 0)
-        new = []
-        for item in obj:
-            item, n = self._move(item, stop)
-            new.append(item)
-            moved += n
-        if not moved:
-            return obj, 0
-        if hasattr(obj, "_fields"):  # named tuple
-            return kind(*new), moved
-        return (kind(new) if kind is not list else new), moved
 
+        def visit(node: Any) -> Any:
+            nonlocal moved
+            kind = type(node)
+            if kind in _NEVER or issubclass(kind, stop):
+                return node
+            # A container that holds a future or a reference never moves whole (its
+            # items may).
+            if self.filter(node) and (children(node) is None or not contains(node, stop)):
+                ref = self.transformer.transform(node)
+                moved += ref.stored_bytes
+                return ref
+            return DESCEND
 
-def _holds(obj: Any, stop: tuple[type, ...]) -> bool:
-    """Whether an instance of ``stop`` is anywhere in ``obj`` (builtin containers only).
-
-    Tests ``type(x)``, never ``isinstance``: a lazy proxy would fetch its target for it.
-    """
-    kind = type(obj)
-    if issubclass(kind, stop):
-        return True
-    if kind is dict:
-        return any(_holds(k, stop) or _holds(v, stop) for k, v in obj.items())
-    if kind in (list, set, frozenset) or issubclass(kind, tuple):
-        return any(_holds(item, stop) for item in obj)
-    return False
+        new = rewrite(obj, visit)
+        return (new, moved) if moved else (obj, 0)
 
 
 class _Fetcher:

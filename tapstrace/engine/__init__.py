@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tapstrace.engine.adapter import Outcome
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.executor import Executor, PoolExecutor
 from tapstrace.engine.future import DependencyError, TaskFuture
@@ -13,6 +14,7 @@ __all__ = [
     "Engine",
     "Executor",
     "MemoryRecorder",
+    "Outcome",
     "PoolExecutor",
     "Recorder",
     "Status",

@@ -22,14 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tapstrace.engine.future import TaskFuture
+    from tapstrace.engine.task import Task
 
 _get_ident = threading.get_ident
 _thread_time = time.thread_time
 _now = time.time
-
-#: What a submission from a thread other than the client's records.
-NO_FLOW: tuple[tuple[int, ...], None, None, None] = ((), None, None, None)
-
 
 #: A client gap shorter than this counts as CPU time without reading the CPU clock.
 SHORT_GAP = 0.001
@@ -48,8 +45,18 @@ class ClientFlow:
     at most.
     """
 
-    __slots__ = ("_busy", "_busy_cpu", "_cpu", "_cpu_wall", "_depth", "_last", "_observed",
-                 "_waiters", "thread")  # fmt: skip
+    __slots__ = (
+        "_busy",
+        "_busy_cpu",
+        "_cpu",
+        "_cpu_wall",
+        "_depth",
+        "_holders",
+        "_last",
+        "_observed",
+        "thread",
+        "waiter",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         #: The client thread: the first thread that submits.
@@ -60,7 +67,9 @@ class ClientFlow:
         self._cpu, self._cpu_wall = _thread_time(), self._last  # latest CPU clock reading
         self._busy = 0.0  # client time since the previous submission, before ``_last``
         self._busy_cpu = 0.0
-        self._waiters: dict[int, int] = {}  # concurrent.futures waiters in progress
+        #: The concurrent.futures waiter the client blocks on (see waiter_added).
+        self.waiter: Any = None
+        self._holders = 0
 
     def _work(self, now: float) -> None:
         """Count the client's time from ``_last`` to ``now`` as its work."""
@@ -100,46 +109,48 @@ class ClientFlow:
 
     # -- concurrent.futures.wait on TaskFutures (through the futures' waiter lists) -------
 
+    # The client thread blocks in one such wait at a time: its waiter (installed in every
+    # future it waits on) and how many futures hold it; the wait ends with the last.
+
     def waiter_added(self, waiter: Any) -> None:
-        key = id(waiter)
-        count = self._waiters.get(key)
-        if count is None:
-            if not self.block_started():
-                return
-            count = 0
-        self._waiters[key] = count + 1
+        if waiter is self.waiter:
+            self._holders += 1
+        elif (
+            self.waiter is None
+            and type(waiter).__name__ != "_AsCompletedWaiter"  # as_completed: per result
+            and self.block_started()
+        ):
+            self.waiter, self._holders = waiter, 1
 
     def waiter_removed(self, waiter: Any) -> None:
-        key = id(waiter)
-        count = self._waiters.get(key)
-        if count is None:
+        self._holders -= 1
+        if self._holders:
             return
-        if count > 1:
-            self._waiters[key] = count - 1
-            return
-        del self._waiters[key]
+        self.waiter = None
         # The waiter lists the futures that finished while the client waited.
         finished = getattr(waiter, "finished_futures", ())
         self.block_ended(f for f in finished if hasattr(f, "_seen"))
 
     # -- submissions ----------------------------------------------------------------------
 
-    def submission(self) -> tuple[tuple[int, ...], float | None, float | None, float | None]:
-        """Control parents, client, busy and busy-CPU seconds of the task being submitted
-        (NO_FLOW from a thread other than the client's)."""
+    def submission(self, task: Task, now: float) -> bool:
+        """Set the task's control parents, client, busy and busy-CPU seconds as of ``now``
+        (its submission); False (and nothing set) on a thread other than the client's."""
         ident = _get_ident()
         if self.thread is None:
             self.thread = ident
         elif ident != self.thread:
-            return NO_FLOW
-        now = _now()
+            return False
         tail = now - self._last
         self._work(now)
-        busy, busy_cpu = self._busy, self._busy_cpu
-        observed = tuple(sorted(self._observed)) if self._observed else ()
-        self._observed.clear()
+        if self._observed:
+            task.control_parents = tuple(sorted(self._observed))
+            self._observed.clear()
+        task.client_seconds = tail
+        task.client_busy_seconds = self._busy
+        task.client_cpu_seconds = self._busy_cpu
         self._busy = self._busy_cpu = 0.0
-        return observed, tail, busy, busy_cpu
+        return True
 
     def submitted(self) -> None:
         """The client's submission returned: its own time starts again."""
@@ -163,11 +174,10 @@ class ObservedWaiters(list[Any]):
         self.flow = flow
 
     def append(self, waiter: Any) -> None:
-        super().append(waiter)
-        if type(waiter).__name__ != "_AsCompletedWaiter":
-            self.flow.waiter_added(waiter)
+        list.append(self, waiter)
+        self.flow.waiter_added(waiter)
 
     def remove(self, waiter: Any) -> None:
-        super().remove(waiter)
-        if type(waiter).__name__ != "_AsCompletedWaiter":
+        list.remove(self, waiter)
+        if waiter is self.flow.waiter:
             self.flow.waiter_removed(waiter)

@@ -1,30 +1,70 @@
-"""Finding and replacing special objects (futures, results) anywhere in call arguments.
+"""Walking task arguments: the one rule every part of tapstrace follows.
 
-Walks exact builtin containers (list, tuple and named tuples, dict keys and values, set,
-frozenset) and nothing else, so user objects are never traversed or rebuilt.
+The rule: a walk goes into exact builtin containers only: ``list``, ``tuple`` (named
+tuples too: any tuple subclass), ``set``, ``frozenset`` and the *values* of an exact
+``dict``. Dict keys are never searched (a key must stay hashable and equal to itself), and
+nothing else is entered: user objects, subclasses of list or dict, lazy proxies are
+leaves, never traversed or rebuilt. Types are tested with ``type()``, never
+``isinstance``: a lazy proxy (ProxyStore) would fetch its target to answer isinstance.
+
+Dependencies (TaskFutures in a task's arguments), data management (what moves out of
+band, tapstrace.data), sizes and payload kinds (tapstrace.engine.sizes) all walk by it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+#: Returned by a :func:`rewrite` callback: keep this node, and walk into it if it is a
+#: container.
+DESCEND: Any = object()
 
-def collect(obj: Any, kind: type, out: list[Any]) -> None:
-    """Append every instance of ``kind`` found in ``obj`` to ``out``."""
-    t = type(obj)
-    if isinstance(obj, kind):
+
+def children(obj: Any) -> Iterable[Any] | None:
+    """What a walk searches inside ``obj``: its items (a dict's values), or None for a leaf."""
+    kind = type(obj)
+    if kind is dict:
+        return obj.values()
+    if kind is list or kind is set or kind is frozenset or issubclass(kind, tuple):
+        return obj
+    return None
+
+
+def rebuild(obj: Any, items: list[Any]) -> Any:
+    """A container of ``obj``'s type holding ``items`` (for a dict: its keys, new values)."""
+    kind = type(obj)
+    if kind is dict:
+        return dict(zip(obj, items, strict=True))
+    if kind is list:
+        return items
+    if hasattr(obj, "_fields"):  # named tuple
+        return kind(*items)
+    return kind(items)
+
+
+def collect(obj: Any, kind: type | tuple[type, ...], out: list[Any]) -> None:
+    """Append every instance of ``kind`` found in ``obj`` (by the rule) to ``out``."""
+    if issubclass(type(obj), kind):
         out.append(obj)
-    elif t is dict:
-        for key, value in obj.items():
-            collect(key, kind, out)
-            collect(value, kind, out)
-    elif t in (list, set, frozenset) or isinstance(obj, tuple):
-        for item in obj:
+        return
+    items = children(obj)
+    if items is not None:
+        for item in items:
             collect(item, kind, out)
 
 
-def collect_call(args: tuple[Any, ...], kwargs: dict[str, Any], kind: type) -> list[Any]:
+def contains(obj: Any, kind: type | tuple[type, ...]) -> bool:
+    """Whether an instance of ``kind`` is anywhere in ``obj`` (by the rule)."""
+    if issubclass(type(obj), kind):
+        return True
+    items = children(obj)
+    return items is not None and any(contains(item, kind) for item in items)
+
+
+def collect_call(
+    args: tuple[Any, ...], kwargs: dict[str, Any], kind: type | tuple[type, ...]
+) -> list[Any]:
     """Every instance of ``kind`` in a call's positional and keyword arguments."""
     found: list[Any] = []
     if args:
@@ -34,31 +74,32 @@ def collect_call(args: tuple[Any, ...], kwargs: dict[str, Any], kind: type) -> l
     return found
 
 
-def replace(obj: Any, kind: type, fn: Callable[[Any], Any]) -> Any:
-    """A copy of ``obj`` with every instance of ``kind`` replaced by ``fn(instance)``.
+def rewrite(obj: Any, fn: Callable[[Any], Any]) -> Any:
+    """``obj`` with nodes replaced, top down: ``fn(node)`` returns the replacement, or
+    :data:`DESCEND` to keep the node and walk into it. Containers in which nothing was
+    replaced are returned as they are (no copy)."""
+    new = fn(obj)
+    if new is not DESCEND:
+        return new
+    items = children(obj)
+    if items is None:
+        return obj
+    replaced = [rewrite(item, fn) for item in items]
+    if all(a is b for a, b in zip(replaced, items, strict=True)):
+        return obj
+    return rebuild(obj, replaced)
 
-    Containers that hold no instance are returned as they are (no copy).
-    """
-    t = type(obj)
-    if isinstance(obj, kind):
-        return fn(obj)
-    if t is dict:
-        items = [(replace(k, kind, fn), replace(v, kind, fn)) for k, v in obj.items()]
-        if all(a is k and b is v for (a, b), (k, v) in zip(items, obj.items(), strict=True)):
-            return obj
-        return dict(items)
-    if t in (list, set, frozenset) or isinstance(obj, tuple):
-        new = [replace(item, kind, fn) for item in obj]
-        if all(a is b for a, b in zip(new, obj, strict=True)):
-            return obj
-        if hasattr(obj, "_fields"):  # named tuple
-            return t(*new)
-        return t(new)
-    return obj
+
+def replace(obj: Any, kind: type | tuple[type, ...], fn: Callable[[Any], Any]) -> Any:
+    """``obj`` with every instance of ``kind`` replaced by ``fn(instance)``."""
+    return rewrite(obj, lambda node: fn(node) if issubclass(type(node), kind) else DESCEND)
 
 
 def replace_call(
-    args: tuple[Any, ...], kwargs: dict[str, Any], kind: type, fn: Callable[[Any], Any]
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    kind: type | tuple[type, ...],
+    fn: Callable[[Any], Any],
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """``replace`` applied to a call's positional and keyword arguments."""
     return replace(args, kind, fn), replace(kwargs, kind, fn)

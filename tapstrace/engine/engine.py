@@ -1,118 +1,62 @@
 """The engine: one concurrent.futures-style front end over every executor, recording
 every attempt of every task.
 
-Client-side times (submitted, ready, dispatched, received) are taken here; the worker
-wrapper (tapstrace.engine.worker) takes the rest. Every submitted task ends in exactly one
-final record, plus one record per earlier failed attempt when retries are enabled; the
-engine guarantees it by construction: a task's state moves to DONE exactly once, under a
-lock, and that transition is the only place a final record is made.
+The engine is the only owner of each task's future. An executor is a small adapter
+(tapstrace.engine.executor) that launches a task and reports one outcome per launch; the
+engine turns outcomes into records, retries, dependency failures and the resolution of
+the task's future. Client-side times (submitted, ready, dispatched, received) are taken
+here; the worker's call (tapstrace.engine.worker) takes the rest.
+
+Every submitted task ends in exactly one final record, plus one record per earlier failed
+attempt when retries are enabled, by construction: a task's state moves to DONE exactly
+once, under a lock, and only that transition makes a final record. The task's future is
+resolved in a ``finally`` after recording, so a recorder, a listener or a trace writer
+that fails can never leave it unresolved: the engine keeps the first such failure and
+stops the run (``submit`` and ``shutdown`` raise RecordingError).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import enum
 import functools
 import itertools
+import logging
 import os
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures._base import CANCELLED_AND_NOTIFIED, FINISHED
 from typing import TYPE_CHECKING, Any
 
-from tapstrace.engine.client import NO_FLOW, ClientFlow
+from tapstrace.engine.adapter import Outcome
+from tapstrace.engine.client import ClientFlow
 from tapstrace.engine.dataflow import collect_call, replace_call
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.future import DependencyError, TaskFuture
 from tapstrace.engine.record import Recorder, Row, Status, TaskRecord
 from tapstrace.engine.sizes import SizeMode
-from tapstrace.engine.worker import TaskFailed, TaskResult, TaskWrapper, WorkerReport
+from tapstrace.engine.task import CLOSED, State, Task, row_of, task_class
+from tapstrace.engine.worker import NO_REPORT, Slot, TaskFailed, TaskResult, report_of
+from tapstrace.errors import RecordingError, TraceError
 
 if TYPE_CHECKING:
     from tapstrace.data.manager import DataManager
 
+log = logging.getLogger(__name__)
 
-class _State(enum.Enum):
-    WAITING = 1  # for parents
-    DISPATCHING = 2  # being handed to the executor
-    DISPATCHED = 3
-    DONE = 4
-
-
-class _Task:
-    """Client-side state of one task (not of one attempt)."""
-
-    __slots__ = (
-        "args",
-        "attempt",
-        "client",
-        "data",
-        "dispatched",
-        "executor_future",
-        "fn",
-        "future",
-        "id",
-        "kwargs",
-        "module",
-        "name",
-        "native",
-        "parent_futures",
-        "parents",
-        "ready",
-        "retries",
-        "source_id",
-        "state",
-        "submitted",
-        "waiting",
-        "warmup",
-    )
-
-    def __init__(
-        self, task_id: int, fn: Callable[..., Any], future: TaskFuture, module: str | None
-    ) -> None:
-        self.id = task_id
-        self.fn = fn
-        self.future = future
-        self.name = future.name
-        self.module = module
-        self.attempt = 1
-        self.state = _State.WAITING
-        self.args: tuple[Any, ...] = ()
-        self.kwargs: dict[str, Any] = {}
-        self.parents: tuple[int, ...] = ()
-        self.parent_futures: list[TaskFuture] = []
-        self.submitted = 0.0
-        self.ready: float | None = None
-        self.dispatched: float | None = None
-        self.executor_future: Any = None
-        self.native = False
-        self.waiting = 0
-        self.warmup = False
-        self.source_id: str | None = None
-        self.data: _DataState | None = None
-        #: Control parents, client, busy and busy-CPU seconds (tapstrace.engine.client).
-        self.client: tuple[tuple[int, ...], float | None, float | None, float | None] = NO_FLOW
-        self.retries = 0
-
-
-class _DataState:
-    """Client-side data-management facts of one task (only with a transformer)."""
-
-    __slots__ = ("carried", "resolve_seconds", "transform_seconds")
-
-    def __init__(self, transform_seconds: float) -> None:
-        self.transform_seconds = transform_seconds
-        self.resolve_seconds: float | None = None
-        #: The result as the executor carried it, when it holds references.
-        self.carried: Any = None
-
-
-_NO_REPORT: tuple[None, ...] = (None,) * len(WorkerReport._fields)  # nothing measured
+_now = time.time
 _peek_exception = concurrent.futures.Future.exception  # not a client wait (see client.py)
 _peek_result = concurrent.futures.Future.result
+_WAITING, _DISPATCHED, _DONE = State.WAITING, State.DISPATCHED, State.DONE
+_OK, _FAILED = Status.OK.value, Status.FAILED.value
+_CANCELLED, _DEPENDENCY_FAILED = Status.CANCELLED.value, Status.DEPENDENCY_FAILED.value
+_VALUE = Outcome.VALUE
+_CANCELLED_BY = ("CancelledError", "cancelled by the executor or the user")
+#: Task functions whose name and module the engine remembers.
+_NAMES_KEPT = 1024
 
 
 def _task_name(fn: Callable[..., Any]) -> tuple[str, str | None]:
@@ -131,16 +75,29 @@ def _value(future: TaskFuture) -> Any:
     return _peek_result(future) if carried is None else carried
 
 
-def _failed(future: TaskFuture) -> bool:
-    return future.done() and (future.cancelled() or _peek_exception(future) is not None)
+def _failure(future: concurrent.futures.Future[Any]) -> str | None:
+    """Why a done parent cannot feed its children: "failed", "was cancelled", or None."""
+    if future.cancelled():
+        return "was cancelled"
+    return "failed" if _peek_exception(future) is not None else None
+
+
+class _ParentFailed(Exception):
+    """A native task's parent failed while the task was being launched."""
+
+
+def _consumer(fn: Any) -> str:
+    """How an error message names a recorder or listener."""
+    return getattr(fn, "__qualname__", None) or type(fn).__qualname__
 
 
 class Engine:
     """Submits tasks to an executor, resolves data-flow dependencies and records tasks.
 
     Follows the ``concurrent.futures.Executor`` protocol: ``submit`` returns a
-    :class:`TaskFuture`; a TaskFuture anywhere in a task's arguments (also nested in
-    lists, tuples, dicts and sets) makes the task wait for it and receive its value.
+    :class:`TaskFuture`; a TaskFuture in a task's arguments (also nested in lists,
+    tuples, sets and dict values: the rule of tapstrace.engine.dataflow) makes the task
+    wait for it and receive its value.
 
     Args:
         executor: the executor to run tasks on (see ``tapstrace.engine.executor``).
@@ -179,12 +136,25 @@ class Engine:
             self.data = DataManager(filter, transformer)
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self._active: dict[int, _Task] = {}
+        self._active: dict[int, Task] = {}
+        #: Shared by this engine's TaskFutures (tapstrace.engine.future).
+        self._condition = threading.Condition()
+        self._sleepers = 0  # threads blocked in a TaskFuture's result() or exception()
         self._warmup = False
         self._closed = False
         self._worker_id = executor.worker_id_function()
         self._listeners: list[Callable[[Row], None]] = []
-        self._on_pool_future = self._pool_future_done  # one bound method for all tasks
+        self._failure: RecordingError | None = None
+        self._names: dict[Any, tuple[str, str | None]] = {}
+        self._task_class = task_class(
+            self,
+            local=executor.local,
+            size_mode=size_mode,
+            worker_id_of=self._worker_id,
+            data=self.data,
+        )
+        self._launch = executor.launch
+        self._native = executor.native_dependencies
         if client_flow is None:
             client_flow = recorder is not None
         self._flow: ClientFlow | None = ClientFlow() if client_flow else None
@@ -195,7 +165,7 @@ class Engine:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> TaskFuture:
         """Schedule ``fn(*args, **kwargs)`` once every TaskFuture in its arguments is done."""
-        return self._submit(fn, args, kwargs, None)
+        return self._submit(fn, args, kwargs, None, None)
 
     def submit_source(
         self, source_id: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
@@ -204,7 +174,7 @@ class Engine:
 
         Replay uses it so that every replayed task names the source task it re-enacts.
         """
-        return self._submit(fn, args, kwargs, source_id)
+        return self._submit(fn, args, kwargs, source_id, None)
 
     def submit_task(
         self,
@@ -226,68 +196,108 @@ class Engine:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         source_id: str | None,
-        retries: int | None = None,
+        retries: int | None,
     ) -> TaskFuture:
         if self._closed:
             raise RuntimeError("cannot submit tasks after the engine was shut down")
-        flow = self._flow
-        if flow is None:
-            return self._enter(fn, args, kwargs, source_id, retries, NO_FLOW)
-        client = flow.submission()
-        if client is NO_FLOW:  # another thread than the client's
-            return self._enter(fn, args, kwargs, source_id, retries, client)
+        if self._failure is not None:
+            raise self._stopped()
+        task_id = next(self._ids)
         try:
-            return self._enter(fn, args, kwargs, source_id, retries, client)
+            name, module = self._names[fn]
+        except (KeyError, TypeError):  # new, or unhashable
+            name, module = _task_name(fn)
+            if len(self._names) < _NAMES_KEPT:  # (a new partial or lambda per task: bounded)
+                with contextlib.suppress(TypeError):
+                    self._names[fn] = (name, module)
+        future = TaskFuture(self, task_id, name)
+        task = self._task_class(future, fn, args, kwargs, task_id)
+        task.name = name
+        task.module = module
+        if source_id is not None:
+            task.source_id = source_id
+        if self._warmup:
+            task.warmup = True
+        retries = self.retries if retries is None else retries
+        if retries:
+            task.retries = retries
+        flow = self._flow
+        now = _now()
+        if flow is None or not flow.submission(task, now):  # not the client's thread
+            self._enter(task, args, kwargs, now)
+            return future
+        try:
+            self._enter(task, args, kwargs, now)
         finally:
             flow.submitted()
+        return future
 
     def _enter(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        source_id: str | None,
-        retries: int | None,
-        client: tuple[tuple[int, ...], float | None, float | None, float | None],
-    ) -> TaskFuture:
-        submitted = time.time()
-        data = None
+        self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], submitted: float
+    ) -> None:
+        task.submitted = submitted
         if self.data is not None:  # move arguments out of band; TaskFutures stay
             t0 = time.perf_counter()
             args, kwargs, _ = self.data.transform_call(args, kwargs, TaskFuture)
-            data = _DataState(time.perf_counter() - t0)
-        task_id = next(self._ids)
-        name, module = _task_name(fn)
-        future = TaskFuture(self, task_id, name)
-        task = _Task(task_id, fn, future, module)
-        task.submitted = submitted
-        task.data = data
-        task.warmup = self._warmup
-        task.source_id = source_id
-        task.client = client
-        task.retries = self.retries if retries is None else retries
-        task.args = args
-        task.kwargs = kwargs
-        parents: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
-        with self._lock:
-            self._active[task_id] = task
-            self.submitted += 1
-        if not parents:
+            task.client_transform_seconds = time.perf_counter() - t0
+            task.args, task.kwargs = args, kwargs
+        found: list[TaskFuture] = collect_call(args, kwargs, TaskFuture) if args or kwargs else []
+        if not found:
+            with self._lock:
+                self._active[task.task_id] = task
+                self.submitted += 1
+                task.state = _DISPATCHED
             task.ready = submitted
             self._dispatch(task)
-            return future
-        unique = list({id(p): p for p in parents}.values())
-        task.parents = tuple(p.task_id for p in unique)
-        task.parent_futures = unique
-        if self._can_go_native(task, unique):
-            task.native = True
-            task.args, task.kwargs = replace_call(args, kwargs, TaskFuture, self._native_argument)
-            self._dispatch(task)
-            return future
-        task.waiting = len(unique)
-        for parent in unique:
-            parent.add_done_callback(functools.partial(self._parent_done, task))
-        return future
+            return
+        parents = tuple({id(p): p for p in found}.values())
+        task.parents = tuple(p.task_id for p in parents)
+        task.parent_futures = parents
+        native = self._native and not task.retries and not self.retries
+        failed: tuple[TaskFuture, str] | None = None
+        foreign: list[TaskFuture] = []
+        with self._lock:
+            self._active[task.task_id] = task
+            self.submitted += 1
+            # The parents that have not released their children yet take this task as
+            # a child; the others are done and their futures resolved.
+            running: list[Task] = []
+            for parent in parents:
+                if parent.engine is not self:
+                    foreign.append(parent)
+                    native = False
+                    continue
+                holder = self._active.get(parent.task_id)
+                if holder is not None and holder.children is not CLOSED:
+                    running.append(holder)
+                    if holder.handle is None or holder.retries or holder.state is not _DISPATCHED:
+                        native = False  # not launched (yet): nothing to hand the framework
+                elif failed is None and (reason := _failure(parent)) is not None:
+                    failed = (parent, reason)
+            if failed is None:
+                for holder in running:
+                    if holder.children is None:
+                        holder.children = [task]
+                    else:
+                        holder.children.append(task)
+                if native:
+                    task.native = True
+                    task.state = _DISPATCHED
+                else:
+                    task.waiting = len(running) + len(foreign)
+                    if not task.waiting:
+                        task.state = _DISPATCHED
+        if failed is not None:
+            parent, reason = failed
+            self._dependency_failed(task, parent.task_id, reason)
+            return
+        if task.native:
+            self._dispatch_native(task)
+            return
+        for parent in foreign:
+            parent.add_done_callback(functools.partial(self._foreign_parent_done, task))
+        if task.state is _DISPATCHED:  # every parent was done already
+            self._dispatch_ready(task)
 
     def map(
         self,
@@ -363,7 +373,8 @@ class Engine:
         """Stop accepting tasks, optionally cancel pending ones, and shut the executor down.
 
         With ``wait``, returns when every task has its final record; tasks the executor
-        dropped on shutdown are recorded as cancelled.
+        dropped on shutdown are recorded as cancelled. Raises RecordingError, once all
+        that is done, when recording failed during the run.
         """
         with self._lock:
             if self._closed:
@@ -380,11 +391,15 @@ class Engine:
             with self._lock:
                 left = list(self._active.values())
             for task in left:
-                self._finish(
+                self._complete(
                     task,
-                    Status.CANCELLED,
+                    _CANCELLED,
+                    None,
+                    NO_REPORT,
                     error=("EngineShutdown", "the executor shut down before the task finished"),
                 )
+        if self._failure is not None:
+            raise self._stopped()
 
     def __enter__(self) -> Engine:
         return self
@@ -408,27 +423,26 @@ class Engine:
         """Mark client work (training a surrogate, choosing the next batch): the block is
         recorded as a client-phase row (kind ``client``) that analyses draw in the
         client's lane. It goes to the recorder only: listeners see task records."""
-        recorder = self.recorder
-        if recorder is None:
+        if self.recorder is None:
             yield
             return
-        start, cpu = time.time(), time.thread_time()
+        start, cpu = _now(), time.thread_time()
         try:
             yield
         finally:
-            end, cpu = time.time(), time.thread_time() - cpu
+            end, cpu = _now(), time.thread_time() - cpu
             record = TaskRecord(
-                self.run_id, next(self._ids), name, (), 1, Status.OK.value,
-                submitted=start, ready=start, dispatched=start, started=start, ended=end,
-                received=end, worker_pid=os.getpid(), worker_id="client", warmup=self._warmup,
-                kind="client", cpu_seconds=cpu,
+                run_id=self.run_id, task_id=next(self._ids), name=name, parents=(), attempt=1,
+                status=_OK, submitted=start, ready=start, dispatched=start, started=start,
+                ended=end, received=end, worker_pid=os.getpid(), worker_id="client",
+                warmup=self._warmup, kind="client", cpu_seconds=cpu,
             )  # fmt: skip
-            recorder.record(tuple(record))
+            self._emit(tuple(record), listeners=False)
 
     def add_listener(self, listener: Callable[[Row], None]) -> None:
         """Call ``listener(row)`` for every task record, a plain tuple in TaskRecord field order
         (``TaskRecord._make(row)`` names the fields). Runs on executor callback threads:
-        keep it short."""
+        keep it short. A listener that raises stops the run (as a failing recorder does)."""
         self._listeners.append(listener)
 
     @property
@@ -436,272 +450,351 @@ class Engine:
         """Tasks submitted and not yet finished."""
         return len(self._active)
 
-    # -- internals ----------------------------------------------------------------------
+    @property
+    def failure(self) -> RecordingError | None:
+        """Why recording stopped the run, if it did."""
+        return self._failure
 
-    def _can_go_native(self, task: _Task, parents: list[TaskFuture]) -> bool:
-        """Whether the executor can take this task's parents as native futures."""
-        ex = self.executor
-        # Engine-side retries would leave children holding a failed attempt's future.
-        if not ex.native_dependencies or self.retries or task.retries:
-            return False
-        if not ex.native_nested:
-            top = {id(a) for a in task.args} | {id(v) for v in task.kwargs.values()}
-            if any(id(p) not in top for p in parents):
-                return False
-        for parent in parents:
-            if parent.engine is not self:
-                return False
-            if parent.done():
-                if parent.cancelled() or _peek_exception(parent) is not None:
-                    return False  # the waiting path records the dependency failure
-                continue
-            active = self._active.get(parent.task_id)
-            # A parent still waiting for its own parents has no executor future yet.
-            if active is None or active.executor_future is None or active.retries:
-                return False
-        return True
+    # -- dispatch -----------------------------------------------------------------------
 
-    def _native_argument(self, future: TaskFuture) -> Any:
-        active = self._active.get(future.task_id)
-        if active is None or future.done():
-            return _value(future)
-        return self.executor.native_argument(active.executor_future)
-
-    def _parent_done(self, task: _Task, parent: concurrent.futures.Future[Any]) -> None:
-        with self._lock:
-            if task.state is not _State.WAITING:
-                return
-            failed = parent.cancelled() or _peek_exception(parent) is not None
-            if not failed:
-                task.waiting -= 1
-                if task.waiting:
-                    return
-            task.state = _State.DISPATCHING
-        if failed:
-            assert isinstance(parent, TaskFuture)
-            reason = "was cancelled" if parent.cancelled() else "failed"
-            error = DependencyError(task.id, parent.task_id, reason)
-            self._finish(
-                task,
-                Status.DEPENDENCY_FAILED,
-                error=("DependencyError", str(error)),
-                exception=error,
-            )
-            return
-        task.ready = time.time()
-        task.args, task.kwargs = replace_call(task.args, task.kwargs, TaskFuture, _value)
-        self._dispatch(task)
-
-    def _dispatch(self, task: _Task) -> None:
-        # DISPATCHED before the executor sees the task: its callback may finish the task
-        # (state DONE) before submit even returns.
-        task.state = _State.DISPATCHED
-        wrapper = TaskWrapper(
-            task.fn, task.id, self.size_mode, self._worker_id, task.native, self.data
-        )
-        task.dispatched = time.time()
+    def _dispatch(self, task: Task, handles: Sequence[Any] = ()) -> None:
+        """Launch the task (its state is DISPATCHED): its outcome comes to ``_settle``."""
+        task.dispatched = _now()
         try:
-            future = self.executor.submit(wrapper, *task.args, **task.kwargs)
+            handle = self._launch(task, handles)
         except Exception as exc:
             self._attempt_failed(task, exc, None)
             return
-        task.executor_future = future
-        if not self.retries:
-            task.args, task.kwargs = (), {}  # release payloads as soon as they are handed over
-        if type(future) is concurrent.futures.Future:
-            # Carry the task on the future and share one bound callback: no per-task
-            # closure to allocate (and for the GC to trace) on the hot path.
-            future._tapstrace_task = task  # type: ignore[attr-defined]
-            future.add_done_callback(self._on_pool_future)
-        else:
-            future.add_done_callback(functools.partial(self._executor_done, task))
+        if task.state is not _DONE:  # its outcome may have come first
+            task.handle = handle
 
-    def _pool_future_done(self, future: concurrent.futures.Future[Any]) -> None:
-        task = future._tapstrace_task  # type: ignore[attr-defined]
-        del future._tapstrace_task  # type: ignore[attr-defined]
-        self._executor_done(task, future)
+    def _dispatch_ready(self, task: Task) -> None:
+        """Every parent of a waiting task is done: give it their values and launch it."""
+        task.ready = _now()
+        task.args, task.kwargs = replace_call(task.args, task.kwargs, TaskFuture, _value)
+        self._dispatch(task)
 
-    def _executor_done(self, task: _Task, future: Any) -> None:
+    def _dispatch_native(self, task: Task) -> None:
+        """Launch a task with the handles of its parents still running as arguments, for
+        the framework to resolve; done parents give their values."""
+        handles: list[Any] = []
+        slots: dict[int, Slot] = {}
+        native_argument = self.executor.native_argument
+
+        def argument(future: TaskFuture) -> Any:
+            holder = self._active.get(future.task_id)
+            handle = holder.handle if holder is not None else None
+            if handle is not None and not future.done():
+                slot = slots.get(future.task_id)
+                if slot is None:
+                    slot = slots[future.task_id] = Slot(len(handles))
+                    handles.append(native_argument(handle))
+                return slot
+            # Done (a task drops its handle only once its future is resolved).
+            if _failure(future) is not None:
+                raise _ParentFailed
+            return _value(future)
+
         try:
-            self._collect(task, future)
+            task.args, task.kwargs = replace_call(task.args, task.kwargs, TaskFuture, argument)
+        except _ParentFailed:
+            return  # a parent failed meanwhile: releasing its children fails this task
+        self._dispatch(task, handles)
+
+    def _foreign_parent_done(self, task: Task, parent: concurrent.futures.Future[Any]) -> None:
+        """A parent from another engine finished."""
+        reason = _failure(parent)
+        if reason is not None:
+            assert isinstance(parent, TaskFuture)
+            self._dependency_failed(task, parent.task_id, reason)
+            return
+        self._parent_ok(task)
+
+    def _parent_ok(self, task: Task) -> None:
+        """One of a waiting task's parents ended ok: launch the task if it was the last."""
+        with self._lock:
+            task.waiting -= 1
+            go = not task.waiting and task.state is _WAITING
+            if go:
+                task.state = _DISPATCHED
+        if go:
+            self._dispatch_ready(task)
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    def _settle(self, task: Task, outcome: Outcome, detail: Any) -> None:
+        """One launch of ``task`` ended (reported by the executor, on any thread)."""
+        received = _now()
+        try:
+            if task.state is _DONE:
+                return  # cancelled meanwhile (the engine recorded it) or a late report
+            if outcome is _VALUE:
+                self._succeeded(task, detail, received)
+            elif outcome is Outcome.FAILED:
+                self._attempt_failed(task, detail, received)
+            elif outcome is Outcome.PARENT_FAILED:
+                parent_id, reason = self._failed_parent(task)
+                if parent_id is not None:
+                    self._dependency_failed(task, parent_id, reason, received)
+                elif task.native and not all(p.done() for p in task.parent_futures):
+                    # An ancestor failed: the failure reaches the parent between, whose
+                    # end releases this task naming it.
+                    return
+                elif isinstance(detail, int):
+                    self._dependency_failed(task, detail, "failed", received)
+                else:
+                    error = RuntimeError("the executor reports that a parent failed; none did")
+                    self._attempt_failed(task, error, received)
+            else:  # CANCELLED, LOST: because a parent failed, when one did
+                parent_id, reason = self._failed_parent(task)
+                if parent_id is not None:
+                    self._dependency_failed(task, parent_id, reason, received)
+                elif outcome is Outcome.CANCELLED:
+                    self._complete(task, _CANCELLED, received, NO_REPORT, error=_CANCELLED_BY)
+                else:
+                    self._attempt_failed(task, detail, received)
         except BaseException as exc:  # never leave a future unresolved
-            self._finish(
+            self._complete(
                 task,
-                Status.FAILED,
-                time.time(),
+                _FAILED,
+                received,
+                NO_REPORT,
                 error=("EngineError", f"{type(exc).__qualname__}: {exc}"),
                 exception=exc,
             )
             raise
 
-    def _collect(self, task: _Task, future: Any) -> None:
-        received = time.time()
-        cancelled = future.cancelled()
-        exc = None if cancelled else future.exception()
-        own_failure = isinstance(exc, TaskFailed) and exc.task_id == task.id
-        if task.native and (cancelled or (exc is not None and not own_failure)):
-            # Native dependencies: the executor failed or cancelled the task because a
-            # parent failed or was cancelled (Dask cancels dependents, Ray and Parsl fail
-            # them, each with its own error).
-            parent = next((p for p in task.parent_futures if _failed(p)), None)
-            if parent is not None:
-                reason = "was cancelled" if parent.cancelled() else "failed"
-                error = DependencyError(task.id, parent.task_id, reason)
-                self._finish(
-                    task,
-                    Status.DEPENDENCY_FAILED,
-                    received,
-                    error=("DependencyError", str(error)),
-                    exception=error,
-                )
+    def _failed_parent(self, task: Task) -> tuple[int | None, str]:
+        """A native task's parent that failed or was cancelled, if any."""
+        if task.native:
+            for parent in task.parent_futures:
+                if parent.done() and (reason := _failure(parent)) is not None:
+                    return parent.task_id, reason
+        return None, "failed"
+
+    def _succeeded(self, task: Task, detail: Any, received: float) -> None:
+        report: tuple[Any, ...] | None = None  # a local call: on the task itself
+        value = detail
+        if not task.local:
+            if type(detail) is TaskResult:
+                value, report = detail.value, detail.report
+            else:  # an executor that bypassed the call: still one record
+                report = NO_REPORT
+        if self.data is not None:
+            try:
+                t0 = time.perf_counter()
+                resolved = self.data.resolve_value(value)
+                task.client_resolve_seconds = time.perf_counter() - t0
+            except Exception as bad:
+                failed = TaskFailed(task.task_id, type(bad).__qualname__,
+                                    f"resolving the result: {bad}", traceback.format_exc(),
+                                    report_of(task) if report is None else report, bad)  # fmt: skip
+                self._attempt_failed(task, failed, received)
                 return
-        if cancelled:
-            self._finish(
-                task,
-                Status.CANCELLED,
-                received=received,
-                error=("CancelledError", "cancelled by the executor or the user"),
-            )
-            return
-        if exc is None:
-            result = future.result()
-            if isinstance(result, TaskResult):
-                value = result.value
-                if self.data is not None:
-                    try:
-                        value = self._resolve_result(task, value)
-                    except Exception as bad:
-                        failed = TaskFailed(task.id, type(bad).__qualname__,
-                                            f"resolving the result: {bad}",
-                                            traceback.format_exc(), result.report, bad)  # fmt: skip
-                        self._attempt_failed(task, failed, received)
-                        return
-                self._finish(task, Status.OK, received, result.report, value=value)
-            else:  # an executor that bypassed the wrapper: still one record
-                self._finish(task, Status.OK, received, None, value=result)
-            return
-        if isinstance(exc, TaskFailed) and exc.task_id != task.id:
-            # Native dependencies: the executor propagated a parent's failure.
-            error = DependencyError(task.id, exc.task_id, "failed")
-            self._finish(
-                task,
-                Status.DEPENDENCY_FAILED,
-                received,
-                error=("DependencyError", str(error)),
-                exception=error,
-            )
-            return
-        self._attempt_failed(task, exc, received)
+            task.carried = value if resolved is not value else None
+            value = resolved
+        children = self._finish(task, _OK, received, report, None, value, None, True, None)
+        if children:
+            self._release(task, children, True)
 
-    def _resolve_result(self, task: _Task, value: Any) -> Any:
-        """The result with its out-of-band references resolved for the user; children
-        get the references themselves (``TaskFuture.carried``)."""
-        assert self.data is not None and task.data is not None
-        t0 = time.perf_counter()
-        resolved = self.data.resolve_value(value)
-        task.data.resolve_seconds = time.perf_counter() - t0
-        task.data.carried = value if resolved is not value else None
-        return resolved
-
-    def _attempt_failed(self, task: _Task, exc: BaseException, received: float | None) -> None:
+    def _attempt_failed(self, task: Task, exc: BaseException, received: float | None) -> None:
         if isinstance(exc, TaskFailed):
             report: tuple[Any, ...] | None = exc.report
             error = (exc.error_type, exc.message)
             user_exc: BaseException = exc.cause if exc.cause is not None else exc
         else:
-            report, error, user_exc = None, (type(exc).__qualname__, str(exc)), exc
+            report, error, user_exc = NO_REPORT, (type(exc).__qualname__, str(exc)), exc
         retry = task.attempt <= task.retries and not self._closed
-        self._finish(task, Status.FAILED, received, report, error=error, exception=user_exc,
-                     final=not retry)  # fmt: skip
+        self._complete(task, _FAILED, received, report, error=error, exception=user_exc,
+                       final=not retry)  # fmt: skip
         if retry:
             task.attempt += 1
+            task.client_transform_seconds = None  # arguments moved once, at submission
             # A callable may vary by attempt (replay fails the attempts the source failed).
             for_attempt = getattr(task.fn, "for_attempt", None)
             if for_attempt is not None:
                 task.fn = for_attempt(task.attempt)
             self._dispatch(task)
 
-    def _finish(
+    def _dependency_failed(
+        self, task: Task, parent_id: int, reason: str, received: float | None = None
+    ) -> None:
+        error = DependencyError(task.task_id, parent_id, reason)
+        self._complete(task, _DEPENDENCY_FAILED, received, NO_REPORT,
+                       error=("DependencyError", str(error)), exception=error)  # fmt: skip
+
+    # -- the end of a task --------------------------------------------------------------
+
+    def _complete(
         self,
-        task: _Task,
-        status: Status,
-        received: float | None = None,
-        report: tuple[Any, ...] | None = None,
+        task: Task,
+        status: str,
+        received: float | None,
+        report: tuple[Any, ...] | None,
         *,
         error: tuple[str, str] | None = None,
         value: Any = None,
         exception: BaseException | None = None,
         final: bool = True,
-    ) -> None:
+        expect: State | None = None,
+    ) -> bool:
+        """Record an attempt; when ``final``, resolve the task's future and release its
+        children (iteratively: a failure may fail a long chain of descendants). False if
+        the task was done already (or not in state ``expect``)."""
+        children = self._finish(task, status, received, report, error, value, exception,
+                                final, expect)  # fmt: skip
+        if children is None:
+            return False
+        if children:
+            self._release(task, children, status == _OK)
+        return True
+
+    def _finish(
+        self,
+        task: Task,
+        status: str,
+        received: float | None,
+        report: tuple[Any, ...] | None,
+        error: tuple[str, str] | None,
+        value: Any,
+        exception: BaseException | None,
+        final: bool,
+        expect: State | None,
+    ) -> list[Task] | None:
+        """Record the attempt; then (final) resolve the task's future, in a ``finally``,
+        close its list of children and drop the task. Returns the children to release
+        (None: the task was done already, or not in state ``expect``)."""
         if final:
             with self._lock:
-                if task.state is _State.DONE:
-                    return
-                task.state = _State.DONE
-                del self._active[task.id]
+                state = task.state
+                if state is _DONE or (expect is not None and state is not expect):
+                    return None
+                task.state = _DONE
                 self.finished += 1
-        ready = task.ready
-        if ready is None and task.native and status is not Status.DEPENDENCY_FAILED:
-            ready = max((p.received or task.submitted for p in task.parent_futures),
-                        default=task.submitted)  # fmt: skip
-        error_type, error_message = error if error is not None else (None, None)
-        if report is None:
-            report = _NO_REPORT
-        (started, ended, host, pid, worker_id, in_bytes, out_bytes, resolve_s, transform_s, oob,
-         inband_in, inband_out, cpu, in_kind, out_kind) = report  # fmt: skip
-        data = task.data
-        if data is None:
-            client_transform = client_resolve = None
-        else:  # arguments move once, at submission: counted on the first attempt
-            client_transform = data.transform_seconds if task.attempt == 1 else None
-            client_resolve = data.resolve_seconds
-        row = (
-            self.run_id, task.id, task.name, task.parents, task.attempt, status.value, error_type,
-            error_message, task.submitted, ready, task.dispatched, started, ended, received,
-            host, pid, worker_id, in_bytes, out_bytes, oob, transform_s, resolve_s, task.warmup,
-            task.source_id, inband_in, inband_out, client_transform, client_resolve,
-            "task", cpu, in_kind, out_kind, *task.client, task.module,
-        )  # fmt: skip
-        self._emit(row)
-        if not final:
-            return
-        future = task.future
-        future.received = received
-        if data is not None:
-            future.carried = data.carried
-        task.parent_futures = []
-        task.args, task.kwargs = (), {}
-        # The executor future's callback holds the task: break the cycle so the result
-        # (a payload) is freed by reference counting, not at the next full collection.
-        task.executor_future = None
-        if status is Status.OK:
-            future.set_result(value)
-        elif status is Status.CANCELLED:
-            future.mark_cancelled()
-        else:
-            future.set_exception(exception or RuntimeError(error[1] if error else status.value))
+        children: list[Task] | None = None
+        try:
+            try:
+                task.status = status
+                task.received = received
+                if error is not None:
+                    task.error_type, task.error_message = error
+                if task.native and task.ready is None and status != _DEPENDENCY_FAILED:
+                    task.ready = max(
+                        (p.received or task.submitted or 0.0 for p in task.parent_futures),
+                        default=task.submitted,
+                    )
+                row = row_of(task, report)
+                if error is not None:
+                    task.error_type = task.error_message = None
+            except Exception as exc:  # a bug: stop the run, still resolve the future
+                self._recording_failed(exc, row_of)
+            else:
+                self._emit(row)
+        finally:
+            if final:
+                future = task.future
+                try:
+                    future.received = received
+                    if task.carried is not None:
+                        future.carried = task.carried
+                    if status is _OK:
+                        future._resolve(FINISHED, value)
+                    elif status == _CANCELLED:
+                        future._resolve(CANCELLED_AND_NOTIFIED)
+                    else:
+                        failure = exception or RuntimeError(error[1] if error else status)
+                        future._resolve(FINISHED, exception=failure)
+                finally:
+                    with self._lock:
+                        children, task.children = task.children, CLOSED
+                        del self._active[task.task_id]
+                    # Payloads and handles go now (a handle's callback may hold the task).
+                    task.args, task.kwargs, task.handle = (), {}, None
+                    if task.parent_futures:
+                        task.parent_futures = ()
+        return children or []
 
-    def _emit(self, row: Row) -> None:
-        if self.recorder is not None:
-            self.recorder.record(row)
-        if self._listeners:
+    def _release(self, parent: Task, children: list[Task], ok: bool) -> None:
+        """The parent finished: dispatch its waiting children whose last parent it was,
+        or fail its children (and theirs, in turn) if it did not end ok."""
+        work = [(parent, children, ok)]
+        while work:
+            parent, children, ok = work.pop()
+            for child in children:
+                if ok:
+                    if not child.native:  # (a native one's framework resolves its parents)
+                        self._parent_ok(child)
+                    continue
+                reason = "was cancelled" if parent.status == _CANCELLED else "failed"
+                error = DependencyError(child.task_id, parent.task_id, reason)
+                handle = child.handle
+                if child.native and handle is not None:
+                    # The framework may not know (Parsl runs children of a task it cannot
+                    # cancel): stop the launched child if it can.
+                    try:
+                        self.executor.cancel(handle)
+                    except Exception:
+                        log.debug("cannot cancel task %s", child.task_id, exc_info=True)
+                grandchildren = self._finish(
+                    child, _DEPENDENCY_FAILED, None, NO_REPORT,
+                    ("DependencyError", str(error)), None, error, True, None,
+                )  # fmt: skip
+                if grandchildren:
+                    work.append((child, grandchildren, False))
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _emit(self, row: Row, listeners: bool = True) -> None:
+        """Hand a record to the recorder and the listeners. One that raises is dropped
+        and stops the run (see RecordingError); it never stops this task's resolution."""
+        recorder = self.recorder
+        if recorder is not None:
+            try:
+                recorder.record(row)
+            except Exception as exc:
+                self.recorder = None
+                self._recording_failed(exc, recorder.record)
+        if listeners and self._listeners:
             for listener in self._listeners:
-                listener(row)
+                try:
+                    listener(row)
+                except Exception as exc:
+                    with contextlib.suppress(ValueError):
+                        self._listeners.remove(listener)
+                    self._recording_failed(exc, listener)
+
+    def _recording_failed(self, exc: Exception, who: Any) -> None:
+        with self._lock:
+            first = self._failure is None
+            if first:
+                if isinstance(exc, TraceError):
+                    what = str(exc)  # the writer's own line names the file and the problem
+                else:
+                    what = f"{_consumer(who)} raised {type(exc).__qualname__}: {exc}"
+                self._failure = RecordingError(f"recording failed, the run stopped: {what}")
+                self._failure.__cause__ = exc
+        if first:  # in the run's log; the run itself ends with the one line
+            log.info("%s", self._failure, exc_info=exc)
+
+    def _stopped(self) -> RecordingError:
+        """A fresh RecordingError to raise (one exception object per raise)."""
+        assert self._failure is not None
+        error = RecordingError(str(self._failure))
+        error.__cause__ = self._failure.__cause__
+        return error
+
+    # -- cancellation -------------------------------------------------------------------
 
     def _cancel(self, future: TaskFuture) -> bool:
         task = self._active.get(future.task_id)
         if task is None:
             return future.cancelled()
-        with self._lock:
-            waiting = task.state is _State.WAITING
-            if waiting:
-                task.state = _State.DISPATCHING  # no parent callback may dispatch it now
-        if waiting:
-            self._finish(
-                task, Status.CANCELLED, error=("CancelledError", "cancelled before dispatch")
-            )
+        if task.state is _WAITING and self._complete(
+            task, _CANCELLED, None, NO_REPORT,
+            error=("CancelledError", "cancelled before dispatch"), expect=_WAITING,
+        ):  # fmt: skip
             return True
-        executor_future = task.executor_future
-        if executor_future is None:
-            return False
-        return bool(executor_future.cancel())
+        handle = task.handle
+        if handle is not None and task.state is _DISPATCHED and self.executor.cancel(handle):
+            self._complete(task, _CANCELLED, _now(), NO_REPORT, error=_CANCELLED_BY)
+        return future.cancelled()

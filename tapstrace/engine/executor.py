@@ -1,39 +1,60 @@
-"""The executor interface that every executor plugin implements.
+"""The executor interface that every executor plugin implements: a small adapter.
 
-An executor plugin's config builds an ``Executor``: anything with ``submit`` returning a
-``concurrent.futures.Future`` (or a future the plugin adapts to one) and ``shutdown``.
+The engine owns each task's future; an executor plugin's config builds an ``Executor``
+that launches a task (with its parents' native handles, where the framework takes them),
+can cancel it, and reports one :class:`~tapstrace.engine.adapter.Outcome` per launch
+(``task.settle``). tapstrace.engine.adapter holds what adapters share.
+
 Executors that take futures as task arguments (Dask, Parsl, Ray) set
-``native_dependencies`` so the engine hands them parents' futures directly and data moves
-worker to worker; the others get the engine's dependency wrapper.
+``native_dependencies``: the engine launches a child at once, its parents' handles as
+top-level arguments (a :class:`~tapstrace.engine.worker.Slot` marks where each value
+goes in the task's arguments), and the framework schedules it and moves the data. The
+others get their tasks when every parent is done, with the parents' values.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from tapstrace.engine.adapter import Launched, Relay, settle_future
 
 
 class Executor(ABC):
     """A task executor as the engine sees it."""
 
-    #: The executor resolves futures passed as arguments itself.
+    #: Takes parents' handles as task arguments and resolves them itself.
     native_dependencies: bool = False
-    #: ... also when nested in lists, tuples and dicts (Dask), not only at top level.
-    native_nested: bool = False
+    #: Runs the very task object it is given, in this process (a thread pool): the
+    #: engine reads the worker's measurements from it (tapstrace.engine.worker.TaskCall).
+    local: bool = False
 
     @abstractmethod
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        """Schedule ``fn(*args, **kwargs)``; return a concurrent.futures-style future."""
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        """Start ``task(*values of parents)``; return its native handle (what children
+        receive through ``native_argument`` and what ``cancel`` takes), or None.
+
+        Report exactly one outcome for the launch with ``task.settle``, from any thread,
+        possibly before this returns. Raising instead means the launch failed (the engine
+        records the attempt as failed with that error).
+        """
+
+    def cancel(self, handle: Any) -> bool:
+        """Ask the framework to drop a launched task. True: the engine records it
+        cancelled at once, and ignores the outcome the adapter may still report; the task
+        must then not run, or its result is discarded. False: it will run to its end."""
+        return False
 
     @abstractmethod
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Release every resource; leave no process behind."""
+        """Release every resource; leave no process behind. Tasks never settled by then
+        are recorded as cancelled."""
 
-    def native_argument(self, future: Any) -> Any:
-        """What to pass to a child task in place of a parent's executor future."""
-        return future
+    def native_argument(self, handle: Any) -> Any:
+        """What a child receives in place of a parent's handle (``native_dependencies``)."""
+        return handle
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         """A picklable function that returns the executor's id for the current worker."""
@@ -49,23 +70,60 @@ class Executor(ABC):
 
 
 class PoolExecutor(Executor):
-    """Adapter for a ``concurrent.futures.Executor`` (thread and process pools)."""
+    """Adapter for a ``concurrent.futures.Executor`` (thread and process pools).
+
+    A thread pool runs the engine's task objects themselves (``local``); a process pool
+    pickles them, and its outcomes are reported from a relay thread: a process pool
+    completes its futures on the same thread that feeds its workers, which must not
+    wait for the engine's recording. A worker process that dies breaks the pool: its
+    tasks are lost.
+    """
 
     def __init__(
         self,
         pool: concurrent.futures.Executor,
         workers: int | None = None,
         worker_id: Callable[[], str | None] | None = None,
+        *,
+        local: bool | None = None,
     ) -> None:
         self.pool = pool
         self._workers = workers
         self._worker_id = worker_id
+        if local is None:
+            local = isinstance(pool, concurrent.futures.ThreadPoolExecutor)
+        self.local = local
+        self._submit = pool.submit
+        self._relay = None if local else Relay("tapstrace-pool-outcomes")
+        self._done = self._settle if local else self._relayed
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        return self.pool.submit(fn, *args, **kwargs)
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        future = self._submit(task)
+        # The task rides on its future, and one bound method serves every task: no
+        # closure per task.
+        future._tapstrace_task = task  # type: ignore[attr-defined]
+        future.add_done_callback(self._done)
+        return future
+
+    @staticmethod
+    def _settle(future: concurrent.futures.Future[Any]) -> None:
+        task = future._tapstrace_task  # type: ignore[attr-defined]
+        del future._tapstrace_task  # type: ignore[attr-defined]
+        settle_future(task, future)
+
+    def _relayed(self, future: concurrent.futures.Future[Any]) -> None:
+        assert self._relay is not None
+        self._relay.put(self._settle, future)
+
+    def cancel(self, handle: Any) -> bool:
+        return bool(handle.cancel())
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        try:
+            self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            if self._relay is not None and wait:  # (without wait, late outcomes still go)
+                self._relay.close()
 
     def worker_id_function(self) -> Callable[[], str | None] | None:
         return self._worker_id

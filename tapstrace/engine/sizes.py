@@ -1,10 +1,11 @@
 """Cheap estimates of how many bytes an object takes once serialised.
 
 Exact for bytes-like objects, numpy arrays and Arrow buffers/arrays/tables (anything with
-an integer ``nbytes``) and for containers of them. Other objects cost ``sys.getsizeof`` in
-``fast`` mode or their pickled length in ``pickle`` mode. Containers with more than
-``SAMPLE`` items are estimated from their first ``SAMPLE`` items, so a million-element
-list costs microseconds, not a full walk.
+an integer ``nbytes``) and for containers of them (walked by the argument rule of
+tapstrace.engine.dataflow; a dict's keys, never searched, are measured as leaves). Other
+objects cost ``sys.getsizeof`` in ``fast`` mode or their pickled length in ``pickle`` mode.
+Containers with more than ``SAMPLE`` items are estimated from their first ``SAMPLE`` items,
+so a million-element list costs microseconds, not a full walk.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import itertools
 import pickle
 import sys
 from typing import Any, Literal
+
+from tapstrace.engine.dataflow import children
 
 SizeMode = Literal["fast", "pickle", "off"]
 
@@ -57,17 +60,18 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
         return 8
     if kind is memoryview:
         return int(obj.nbytes)
-    if kind in (list, tuple, set, frozenset):
-        n = len(obj)
-        if n <= SAMPLE:
-            return sum(sizeof(item, mode) for item in obj)
-        head = [item for _, item in zip(range(SAMPLE), obj, strict=False)]
-        return sum(sizeof(item, mode) for item in head) * n // SAMPLE
     if kind is dict:
         n = len(obj)
-        items = obj.items() if n <= SAMPLE else list(obj.items())[:SAMPLE]
-        total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in items)
+        pairs = obj.items() if n <= SAMPLE else itertools.islice(obj.items(), SAMPLE)
+        total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in pairs)
         return total if n <= SAMPLE else total * n // SAMPLE
+    items = children(obj)
+    if items is not None:
+        n = len(obj)
+        if n <= SAMPLE:
+            return sum(sizeof(item, mode) for item in items)
+        head = itertools.islice(items, SAMPLE)
+        return sum(sizeof(item, mode) for item in head) * n // SAMPLE
     if kind in _OPAQUE:
         return _pickled_size(obj) if mode == "pickle" else sys.getsizeof(obj)
     nbytes = getattr(obj, "nbytes", None)
@@ -82,7 +86,6 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
 #: at very different costs per byte, so replay makes payloads of the recorded kind.
 PayloadKind = Literal["bytes", "array", "object", "none"]
 _BYTES = (bytes, bytearray, memoryview, str)
-_CONTAINERS = (list, tuple, set, frozenset)
 _PEEK = 8
 
 
@@ -98,9 +101,9 @@ def kind_of(obj: Any) -> PayloadKind:
         return "bytes"
     if kind in _SCALARS:
         return "object"
-    if kind in _CONTAINERS or kind is dict:
-        items = list(itertools.islice(obj.values() if kind is dict else obj, _PEEK))
-        kinds = {kind_of(item) for item in items}
+    items = children(obj)
+    if items is not None:
+        kinds = {kind_of(item) for item in itertools.islice(items, _PEEK)}
         if len(kinds) == 1 and (only := kinds.pop()) in ("bytes", "array"):
             return only
         return "object"

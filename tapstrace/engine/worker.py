@@ -1,8 +1,13 @@
-"""What runs on the worker: the task wrapper and what it sends back.
+"""What runs on the worker: the task call and what it sends back.
 
-This module is imported by every worker process, so it imports nothing heavy. The wrapper
-measures what only the worker can see (start and end of execution, host, process, sizes
-of the deserialised inputs and of the output) and ships it back beside the value.
+This module is imported by every worker process, so it imports nothing heavy. A
+:class:`TaskCall` is one attempt of one task as an executor runs it: the user's function,
+its arguments, and the measurements only the worker can take (start and end of execution,
+host, process, CPU time, sizes and kinds of the deserialised inputs and of the output),
+stored on the call by name. Run in another process, the call sends them back as a
+:class:`WorkerReport` tuple beside the value (:class:`TaskResult`) or inside the failure
+(:class:`TaskFailed`); run in the client's process (a thread pool), the engine reads them
+from the call itself.
 """
 
 from __future__ import annotations
@@ -10,15 +15,18 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
-from tapstrace.engine.dataflow import collect_call, replace_call
+from tapstrace.engine.dataflow import replace_call
 from tapstrace.engine.sizes import SizeMode, args_profile, args_size, kind_of, sizeof
 
 _HOST = socket.gethostname()
+_now = time.time
 #: CPU time of the calling thread: what the task itself used, not its neighbours in a
 #: thread pool (BLAS threads a task starts are not counted; apps limit them to one).
 _thread_time = time.thread_time
@@ -27,13 +35,15 @@ _thread_time = time.thread_time
 class WorkerReport(NamedTuple):
     """Measurements taken on the worker for one attempt (times: wall-clock seconds).
 
-    Travels as a plain tuple in this field order (smaller to pickle, cheaper to build).
+    Field names are those of the trace's columns (tapstrace.engine.record.TaskRecord).
+    Travels as a plain tuple in this field order, made from a TaskCall's attributes by
+    name (:data:`report_of`).
     """
 
     started: float | None
     ended: float | None
-    host: str
-    pid: int
+    worker_host: str | None
+    worker_pid: int | None
     worker_id: str | None
     input_bytes: int | None
     output_bytes: int | None
@@ -45,6 +55,12 @@ class WorkerReport(NamedTuple):
     cpu_seconds: float | None = None
     input_kind: str | None = None
     output_kind: str | None = None
+
+
+#: The WorkerReport of a call, as a plain tuple, from the call's attributes by name.
+report_of: Callable[[Any], tuple[Any, ...]] = attrgetter(*WorkerReport._fields)
+#: A report of an attempt that never ran.
+NO_REPORT: tuple[None, ...] = (None,) * len(WorkerReport._fields)
 
 
 class TaskResult:
@@ -61,10 +77,11 @@ class TaskResult:
 
 
 class TaskFailed(Exception):
-    """Raised on the worker when a task raised: carries the worker's report.
+    """Raised by a task call when its function raised: carries the worker's report.
 
-    ``cause`` is the original exception when it survives pickling, else None; the type
-    name, message and formatted traceback are always kept as text.
+    ``cause`` is the original exception when it survives pickling (or the call ran in
+    the client's process), else None; the type name, message and formatted traceback are
+    always kept as text.
     """
 
     def __init__(
@@ -91,6 +108,23 @@ class TaskFailed(Exception):
         )
 
 
+class Slot:
+    """Placeholder, in a call's arguments, for the value of its ``index``-th parent passed
+    natively: the framework resolves the parents (given as top-level arguments, where
+    every framework looks) and the call puts their values back in place."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Slot, (self.index,))
+
+    def __repr__(self) -> str:
+        return f"Slot({self.index})"
+
+
 class DataResolver(Protocol):
     """Worker-side half of a data transformer (tapstrace.data)."""
 
@@ -101,10 +135,6 @@ class DataResolver(Protocol):
     def transform_result(self, value: Any) -> tuple[Any, int]: ...
 
 
-def _unwrap(result: TaskResult) -> Any:
-    return result.value
-
-
 def _portable(exc: BaseException) -> BaseException | None:
     try:
         pickle.loads(pickle.dumps(exc))
@@ -113,91 +143,194 @@ def _portable(exc: BaseException) -> BaseException | None:
     return exc
 
 
-class TaskWrapper:
-    """Calls the user's function on the worker and measures the call.
+_pid = os.getpid()
 
-    ``unwrap`` is set for executors that pass parents' results natively (Dask, Ray, Parsl):
-    the arguments then hold TaskResults, replaced here by their values.
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+#: Tasks shorter than this count their wall time as CPU time when the CPU clock was not
+#: read at their start (see :class:`_CpuClock`).
+SHORT_TASK = 0.0002
+#: The CPU clock of a worker thread is read at least this often (seconds) at task starts.
+CPU_READ_INTERVAL = 0.001
+
+
+class _CpuClock(threading.local):
+    """When a worker thread reads its CPU clock (a system call of about a microsecond,
+    as much as a no-op task costs a thread pool).
+
+    At the start of a task the clock is read when the thread's previous task took
+    SHORT_TASK or more, or when the latest reading is older than CPU_READ_INTERVAL; the
+    task's CPU time is then exact. Otherwise a task shorter than SHORT_TASK counts its
+    wall time as CPU time, and a longer one the CPU time since the latest reading less
+    what the short tasks since counted, at most its wall time: off by at most the
+    thread's own overhead since that reading (under CPU_READ_INTERVAL).
     """
 
-    __slots__ = ("data", "fn", "size_mode", "task_id", "unwrap", "worker_id")
+    def __init__(self) -> None:
+        self.wall = 0.0  # when the clock was last read (wall clock)
+        self.mark = 0.0  # the latest reading plus the CPU counted since
+        self.long = True  # the previous task took SHORT_TASK or more
+
+    def start(self, now: float) -> float | None:
+        """The CPU clock at the start of a task, or None when it is not read."""
+        if self.long or now - self.wall >= CPU_READ_INTERVAL:
+            self.wall = now
+            self.mark = cpu = _thread_time()
+            return cpu
+        return None
+
+    def end(self, start: float | None, started: float, ended: float) -> float:
+        """The task's CPU time."""
+        wall = ended - started
+        self.long = long = wall >= SHORT_TASK
+        if start is None and not long:
+            self.mark += wall
+            return wall
+        cpu = _thread_time()
+        self.wall = ended
+        used = cpu - (self.mark if start is None else start)
+        self.mark = cpu
+        return used if start is not None else max(0.0, min(wall, used))
+
+
+_clock = _CpuClock()
+
+
+def _fill(values: tuple[Any, ...]) -> Callable[[Slot], Any]:
+    def value(slot: Slot) -> Any:
+        found = values[slot.index]
+        return found.value if type(found) is TaskResult else found
+
+    return value
+
+
+class TaskCall:
+    """One attempt of a task as the executor runs it (call it, with the values of its
+    natively passed parents when its arguments hold :class:`Slot` placeholders).
+
+    Measurements are stored on the call by their trace names (WorkerReport's fields).
+    With ``local`` (an executor that runs the very object the engine made, in the
+    client's process: a thread pool) the call returns the function's value and leaves
+    them there; otherwise it returns a TaskResult carrying them. Either way a function
+    that raises makes the call raise TaskFailed. Pickled, a call carries only what the
+    worker needs.
+    """
+
+    task_id: int
+    # Measurements (WorkerReport's fields): None until the call runs.
+    started: float | None = None
+    ended: float | None = None
+    worker_host: str | None = None
+    worker_pid: int | None = None
+    worker_id: str | None = None
+    input_bytes: int | None = 0  # a call without arguments (None when sizes are off)
+    output_bytes: int | None = None
+    resolve_seconds: float | None = None
+    transform_seconds: float | None = None
+    oob_bytes: int | None = None
+    inband_input_bytes: int | None = None
+    inband_output_bytes: int | None = None
+    cpu_seconds: float | None = None
+    input_kind: str | None = None
+    output_kind: str | None = None
+    #: Runs in the client's process as this very object (see the class docstring).
+    local: bool = False
+    size_mode: SizeMode = "fast"
+    worker_id_of: Callable[[], str | None] | None = None
+    data: DataResolver | None = None
 
     def __init__(
         self,
         fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         task_id: int,
         size_mode: SizeMode = "fast",
-        worker_id: Callable[[], str | None] | None = None,
-        unwrap: bool = False,
+        worker_id_of: Callable[[], str | None] | None = None,
         data: DataResolver | None = None,
     ) -> None:
         self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
         self.task_id = task_id
         self.size_mode = size_mode
-        self.worker_id = worker_id
-        self.unwrap = unwrap
+        self.worker_id_of = worker_id_of
         self.data = data
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
-            TaskWrapper,
-            (self.fn, self.task_id, self.size_mode, self.worker_id, self.unwrap, self.data),
-        )
+            TaskCall,
+            (self.fn, self.args, self.kwargs, self.task_id, self.size_mode, self.worker_id_of,
+             self.data),
+        )  # fmt: skip
 
     @property
     def __name__(self) -> str:  # executors (Parsl, Dask) name tasks after the callable
         return getattr(self.fn, "__name__", type(self.fn).__name__)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> TaskResult:
-        if self.unwrap and collect_call(args, kwargs, TaskResult):
-            args, kwargs = replace_call(args, kwargs, TaskResult, _unwrap)
-        worker_id = self.worker_id() if self.worker_id is not None else None
-        resolve_seconds = None
-        oob_in = 0
-        inband_in = None
-        if self.data is not None:
-            inband_in = args_size(args, kwargs, self.size_mode)  # as the executor delivered them
+    def __call__(self, *values: Any) -> Any:
+        args, kwargs = self.args, self.kwargs
+        if values:
+            args, kwargs = replace_call(args, kwargs, Slot, _fill(values))
+        worker_id_of = self.worker_id_of
+        if worker_id_of is not None:
+            self.worker_id = worker_id_of()
+        if not self.local:  # a local call's host and process are the engine's (its class)
+            self.worker_host, self.worker_pid = _HOST, _pid
+        mode = self.size_mode
+        data = self.data
+        if data is not None:
+            self.inband_input_bytes = args_size(args, kwargs, mode)  # as delivered
             t0 = time.perf_counter()
-            args, kwargs, oob_in = self.data.resolve_call(args, kwargs)
-            resolve_seconds = time.perf_counter() - t0
-        input_bytes, input_kind = args_profile(args, kwargs, self.size_mode)
-        started = time.time()
-        cpu = _thread_time()
+            args, kwargs, oob_in = data.resolve_call(args, kwargs)
+            self.resolve_seconds = time.perf_counter() - t0
+            self.oob_bytes = oob_in
+        if args or kwargs:
+            self.input_bytes, self.input_kind = args_profile(args, kwargs, mode)
+        clock = _clock
+        self.started = started = _now()
+        cpu = clock.start(started)
         try:
             value = self.fn(*args, **kwargs)
         except (Exception, SystemExit) as exc:
-            cpu = _thread_time() - cpu
-            ended = time.time()
-            report: tuple[Any, ...] = (
-                started, ended, _HOST, os.getpid(), worker_id, input_bytes, None,
-                resolve_seconds, None, oob_in if self.data is not None else None, inband_in, None,
-                cpu, input_kind, None,
-            )  # fmt: skip
+            self.ended = ended = _now()
+            self.cpu_seconds = clock.end(cpu, started, ended)
+            self.output_bytes = self.output_kind = None
+            if data is not None:
+                self.transform_seconds = self.inband_output_bytes = None
             raise TaskFailed(
                 self.task_id,
                 type(exc).__qualname__,
                 str(exc),
                 traceback.format_exc(),
-                report,
-                _portable(exc),
+                report_of(self),
+                exc if self.local else _portable(exc),
             ) from None
-        cpu = _thread_time() - cpu
-        ended = time.time()
-        if self.size_mode == "off":
-            output_bytes = output_kind = None
+        self.ended = ended = _now()
+        self.cpu_seconds = clock.end(cpu, started, ended)
+        if mode == "off":
+            self.output_bytes = self.output_kind = None
         else:
-            output_bytes, output_kind = sizeof(value, self.size_mode), kind_of(value)
-        transform_seconds = None
-        oob_out = 0
-        inband_out = None
-        if self.data is not None:
+            self.output_bytes, self.output_kind = sizeof(value, mode), kind_of(value)
+        if data is not None:
             t0 = time.perf_counter()
-            value, oob_out = self.data.transform_result(value)
-            transform_seconds = time.perf_counter() - t0
-            if self.size_mode != "off":
-                inband_out = sizeof(value, self.size_mode)
-        report = (started, ended, _HOST, os.getpid(), worker_id, input_bytes, output_bytes,
-                  resolve_seconds, transform_seconds,
-                  (oob_in + oob_out) if self.data is not None else None,
-                  inband_in, inband_out, cpu, input_kind, output_kind)  # fmt: skip
-        return TaskResult(value, report)
+            value, oob_out = data.transform_result(value)
+            self.transform_seconds = time.perf_counter() - t0
+            self.oob_bytes = (self.oob_bytes or 0) + oob_out
+            if mode != "off":
+                self.inband_output_bytes = sizeof(value, mode)
+        if self.local:
+            return value
+        return TaskResult(value, report_of(self))
+
+
+def run_call(call: Callable[..., Any], /, *values: Any) -> Any:
+    """What a framework that takes a function and its arguments runs: ``call(*values)``."""
+    return call(*values)

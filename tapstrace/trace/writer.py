@@ -12,10 +12,16 @@ Flushes are timed from the oldest waiting record, not from the previous flush, a
 half the ``flush_interval``: the other half is headroom for a loaded machine, where the
 flush thread waits for the CPU and the GIL. Large flushes go in slices, so the thread
 never holds the GIL for long against the tasks of a thread pool.
+
+A writer that cannot write (disk full, permission lost mid-run) stops: it keeps the
+stream it flushed so far (a readable partial trace), refuses further records with one
+line naming the file and the reason, and ``close`` raises that line too: the engine then
+ends the run (tapstrace.errors.RecordingError), and nothing waits on the writer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -79,6 +85,7 @@ class TraceWriter:
         self._wake = threading.Event()
         self._closed = False
         self._stopping = False
+        self._error: TraceError | None = None  # why writing stopped
         self._thread = threading.Thread(target=self._loop, name="tapstrace-trace", daemon=True)
         self._thread.start()
 
@@ -87,6 +94,8 @@ class TraceWriter:
         with self._lock:
             if self._closed:
                 raise TraceError(f"{self.path}: a record arrived after the trace was closed")
+            if self._error is not None:
+                raise self._error
             first = not self._buffer
             if first:
                 self._oldest = time.monotonic()
@@ -100,15 +109,27 @@ class TraceWriter:
         with self._io_lock:
             with self._lock:
                 records, self._buffer = self._buffer, []
-            if not records:
+            if not records or self._error is not None:
                 return
-            for start in range(0, len(records), _SLICE):
-                self._stream.write_batch(records_to_batch(records[start : start + _SLICE]))
-            self._sink.flush()
+            try:
+                for start in range(0, len(records), _SLICE):
+                    self._stream.write_batch(records_to_batch(records[start : start + _SLICE]))
+                self._sink.flush()
+            except OSError as exc:
+                self._failed(exc)
+                return
             self.rows += len(records)
 
+    def _failed(self, exc: OSError) -> None:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        self._error = TraceError(
+            f"{self.path}: cannot write the trace ({reason}); the {self.rows} records "
+            "flushed before are kept"
+        )
+        self._error.__cause__ = exc
+
     def _loop(self) -> None:
-        while not self._stopping:
+        while not self._stopping and self._error is None:
             with self._lock:
                 waiting, oldest = len(self._buffer), self._oldest
             if waiting >= self.max_buffer:
@@ -133,6 +154,10 @@ class TraceWriter:
         self._wake.set()
         self._thread.join()
         self.flush()
+        if self._error is not None:  # keep the stream as flushed: a partial trace
+            with contextlib.suppress(OSError):
+                self._sink.close()
+            raise self._error
         self._stream.close()
         self._sink.close()
         with pa.ipc.open_stream(self.path) as reader:

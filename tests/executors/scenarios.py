@@ -42,8 +42,8 @@ def run_scenarios(
     a = engine.submit(identity, 1)
     b = engine.submit(add, a, b=a)
     nested = engine.submit(
-        total, [a, Pair(b, {"k": a, "s": frozenset({b})}), {a: 1}, {b}]
-    )  # every container the engine walks: list, named tuple, dict key and value, sets
+        total, [a, Pair(b, {"k": a, "s": frozenset({b})}), {"one": 1}, {b}]
+    )  # every container the engine walks: list, named tuple, dict values, sets
     big = engine.submit(bytes, MB)
     size = engine.submit(len, big)
     bad = engine.submit(fail, "kaput")

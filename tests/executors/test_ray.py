@@ -47,14 +47,12 @@ def test_parents_stay_in_the_object_store(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
 
-    from tapstrace.executors.packing import PackedCall
-
-    submitted: list[tuple[PackedCall, tuple[object, ...]]] = []
+    submitted: list[tuple[object, tuple[object, ...]]] = []
     executor = RayConfig(num_cpus=2).build()
     remote = executor._remote
 
     class Spy:
-        def remote(self, call: PackedCall, *refs: object) -> object:
+        def remote(self, call: object, *refs: object) -> object:
             submitted.append((call, refs))
             return remote.remote(call, *refs)
 

@@ -22,7 +22,7 @@ gc = pytest.importorskip("globus_compute_sdk")
 from globus_compute_sdk.serialize import ComputeSerializer  # noqa: E402
 
 from tapstrace.engine import Engine, MemoryRecorder, TaskFailed  # noqa: E402
-from tapstrace.engine.worker import TaskResult, TaskWrapper, WorkerReport  # noqa: E402
+from tapstrace.engine.worker import TaskCall, TaskResult, WorkerReport  # noqa: E402
 from tapstrace.errors import UserError  # noqa: E402
 from tapstrace.executors.globus import (  # noqa: E402
     GlobusConfig,
@@ -98,17 +98,17 @@ def test_config_validation() -> None:
 
 
 def test_submission_serialises_with_the_sdk() -> None:
-    """What the plugin submits (run_task, the task wrapper and arguments) goes through
-    the SDK's default serialiser, by reference to tapstrace's modules."""
+    """What the plugin submits (run_task and the task call with its arguments) goes
+    through the SDK's default serialiser, by reference to tapstrace's modules."""
     serde = ComputeSerializer()
     assert serde.deserialize(serde.serialize(run_task)) is run_task
-    wrapper = TaskWrapper(add, 3, "fast", host_pid)
-    fn, args, kwargs = serde.check_strategies(run_task, wrapper, 1, b=2)
+    call = TaskCall(add, (1,), {"b": 2}, 3, "fast", host_pid)
+    fn, args, kwargs = serde.check_strategies(run_task, call)
     result = fn(*args, **kwargs)
     assert isinstance(result, TaskResult) and result.value == 3
     assert WorkerReport._make(result.report).worker_id == host_pid()
     # A failure is returned, not raised, and survives the result serialiser.
-    failed = run_task(TaskWrapper(fail, 4, "fast", host_pid), "no")
+    failed = run_task(TaskCall(fail, ("no",), {}, 4, "fast", host_pid))
     back = serde.deserialize(serde.serialize_from_list(failed, ()))
     assert isinstance(back, TaskFailed) and back.task_id == 4
     assert WorkerReport._make(back.report).started is not None
