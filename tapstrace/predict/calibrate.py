@@ -55,6 +55,7 @@ from tapstrace.replay.submit import submit_plan
 from tapstrace.replay.task import ReplayTask
 from tapstrace.trace.metadata import environment, trace_metadata
 from tapstrace.trace.reader import Trace, read_trace
+from tapstrace.trace.schema import records_to_batch
 from tapstrace.trace.writer import TraceWriter
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,9 @@ class Calibration:
         # Once, before any executor starts: reading package versions takes a while, and
         # a fresh executor's workers would come up meanwhile, unmeasured.
         self.environment = environment()
+        # Likewise pyarrow's first conversion of Python values, which imports pandas
+        # (0.15-0.3 s): the first trace writer would otherwise pay it after the build.
+        records_to_batch([])
         #: Whether the executor resolves dependencies itself (known once it is built).
         self.native: bool | None = None
 

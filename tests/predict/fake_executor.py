@@ -18,14 +18,17 @@ only from tapstrace's own timestamps.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from tapstrace.engine.adapter import Launched, settle_future
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.worker import TaskResult
 from tapstrace.plugins.config import ExecutorConfig
@@ -65,10 +68,16 @@ class FakeExecutor(Executor):
         self.threads.append(thread)
         thread.start()
 
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self.submitted.put((fn, args, kwargs, future))
+        future.add_done_callback(functools.partial(settle_future, task))
+        # The call's own arguments are what the worker receives as input.
+        inputs = getattr(task, "args", ())
+        self.submitted.put((task, inputs, future))
         return future
+
+    def cancel(self, handle: Any) -> bool:
+        return False  # every task runs to its end
 
     def _dispatch(self) -> None:
         c = self.config
@@ -97,10 +106,10 @@ class FakeExecutor(Executor):
                 self.idle -= 1
             if item is None:
                 break
-            fn, args, kwargs, future = item
-            time.sleep(c.launch + c.per_input_byte * sum(_size(a) for a in args))
+            task, inputs, future = item
+            time.sleep(c.launch + c.per_input_byte * sum(_size(a) for a in inputs))
             try:
-                value = fn(*args, **kwargs)
+                value = task()
             except BaseException as exc:  # delivered like a result
                 value, error = None, exc
             else:
