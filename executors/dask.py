@@ -7,6 +7,8 @@ task's future.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import itertools
 import logging
 import os
@@ -209,9 +211,15 @@ class DaskExecutor(Executor):
         return native
 
     def cancel(self, handle: Any) -> bool:
-        if handle.done():
-            return False
-        handle.cancel()
+        # A task not yet reported is ours to drop, even when Dask has finished it: its
+        # result may be on a worker that is gone (Ctrl-C reaches the workers too), and
+        # the collector's fetch of it would never end.
+        with self._lock:
+            task = self._tasks.pop(handle.key, None)
+        if task is None:
+            return False  # reported, or being reported: its outcome comes
+        if not handle.done():
+            handle.cancel()
         return True
 
     def _collect(self) -> None:
@@ -228,10 +236,10 @@ class DaskExecutor(Executor):
         finished = {f.key: f for f in batch if f.status == "finished"}
         values: dict[Any, Any] = {}
         if finished:
-            try:  # a failed fetch leaves None: each is then looked at alone
-                values = self.client.gather(finished, errors="skip")
-            except Exception:
-                log.debug("gathering %d results failed", len(finished), exc_info=True)
+            fetched = self._gather(finished)
+            if fetched is None:
+                return  # given up: the run is ending or the workers are lost
+            values = fetched
         for native in batch:
             with self._lock:
                 task = self._tasks.pop(native.key, None)
@@ -243,6 +251,26 @@ class DaskExecutor(Executor):
                 task.settle(Outcome.VALUE, value)
             else:
                 _settle(task, native)
+
+    def _gather(self, finished: dict[str, Any]) -> dict[Any, Any] | None:
+        """The results of finished Dask futures ({} for those that failed to come).
+
+        A result whose worker died is recomputed by Dask, which waits for a worker
+        forever: the fetch is given up (None) once the executor shuts down or the
+        watchdog has declared the workers lost.
+        """
+        loop = self.client.loop.asyncio_loop
+        fetch = asyncio.run_coroutine_threadsafe(_gather(self.client, finished), loop)
+        while True:
+            try:
+                return fetch.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if self._closing or self._lost is not None:
+                    fetch.cancel()
+                    return None
+            except Exception:  # a failed fetch: each is then looked at alone
+                log.debug("gathering %d results failed", len(finished), exc_info=True)
+                return {}
 
     def _fail_waiting(self, error: WorkersLost) -> None:
         """The cluster lost its workers: fail what waits, refuse what comes."""
@@ -288,6 +316,10 @@ class DaskExecutor(Executor):
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+async def _gather(client: Any, finished: dict[str, Any]) -> Any:
+    return await client.gather(finished, errors="skip", asynchronous=True)
 
 
 def _settle(task: Launched, native: Any) -> None:

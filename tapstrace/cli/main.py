@@ -15,10 +15,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from tapstrace.cli.analyze import analyze
+from tapstrace.cli.calibrate import calibrate
 from tapstrace.cli.command import OPTIONS_KEY, PluginCommand
 from tapstrace.cli.compare import compare
 from tapstrace.cli.convert import convert
 from tapstrace.cli.options import help_text, layer_from_params, type_label
+from tapstrace.cli.predict import predict
 from tapstrace.cli.replay import replay
 from tapstrace.config.layers import Layer, load_toml_layer, resolve
 from tapstrace.errors import UserError
@@ -150,19 +152,28 @@ def _resolve(layers: list[Layer]) -> Any:
 
 
 @cli.command("list")
-@click.argument("kind", required=False, type=click.Choice(list(KIND_NAMES)))
+@click.argument("kind", required=False, type=click.Choice([*KIND_NAMES, "models"]))
 @click.argument("name", required=False)
 @click.option("--all", "every", is_flag=True, help="Every plugin with all its parameters.")
 def list_plugins(kind: str | None, name: str | None, every: bool) -> None:
-    """List the plugins (apps, executors, filters, transformers), a line each.
+    """List the plugins (apps, executors, filters, transformers), a line each, or the
+    executor models saved by tapstrace calibrate (models).
 
     \b
       tapstrace list                  # every plugin, one line each
       tapstrace list executors        # the executors
       tapstrace list apps cholesky    # the parameters of one plugin
       tapstrace list --all            # every plugin with its parameters
+      tapstrace list models           # the saved executor models
     """
     console = _console()
+    if kind == "models":
+        from tapstrace.cli.models import list_models
+
+        if name is not None or every:
+            raise UserError("tapstrace list models takes no NAME and no --all")
+        list_models(console)
+        return
     kinds = [KIND_NAMES[kind]] if kind else list(KIND_NAMES.values())
     if name is not None:
         assert kind is not None  # click fills KIND before NAME
@@ -263,6 +274,8 @@ def show(traces: tuple[str, ...], as_json: bool) -> None:
 
 cli.add_command(replay)
 cli.add_command(convert)
+cli.add_command(calibrate)
+cli.add_command(predict)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -164,6 +164,12 @@ def _plugin(kind: registry.Kind, merged: Layer, default: str | None) -> Any:
     return _validate(cls, kind, merged, f"{kind} {name!r}")
 
 
+def resolve_plugin(layers: Sequence[Layer], kind: registry.Kind, default: str | None = None) -> Any:
+    """Merge layers and validate only the ``kind`` section (commands that need just an
+    executor, such as ``tapstrace calibrate``); None when no plugin is named."""
+    return _plugin(kind, _merge(layers), default)
+
+
 def resolve(layers: Sequence[Layer]) -> RunSpec:
     """Merge layers in order (later wins) and validate every section."""
     merged = _merge(layers)

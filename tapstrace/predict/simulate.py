@@ -1,0 +1,392 @@
+"""The discrete-event simulation of a workload on a modelled executor with N workers.
+
+List scheduling as executors do it: tasks that are ready go into one FIFO queue; the
+scheduler hands the head of the queue to a free worker slot, at most one dispatch per
+``service`` seconds (its throughput ceiling). A task that found an idle slot starts
+``launch`` seconds after it was dispatched (``handoff`` after its last parent's end, for
+executors that resolve dependencies themselves); a task that waited for its slot starts
+``gap`` seconds after the slot's previous task ended. It runs for its duration plus the
+execution overhead and per-byte costs, and its result reaches the client ``result``
+seconds after its end. Slots come up at their start-up offsets after the first
+submission.
+
+Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
+process pools) they pass through the scheduler one task after another, so their
+transfers add up; executors that resolve dependencies move them worker to worker, in
+parallel, and while a task waits for its worker. The client takes results one at a
+time, ``seconds_per_result_byte`` each byte, so large results queue up there.
+
+The client is simulated too: it submits in the trace's order, each submission costing
+``submit`` seconds, and, where the trace recorded its control flow (schema 1.2), submits
+a task at max(previous submission + its busy time, its control parents' results + its
+client time), as the replay does.
+
+The event loop is a heapq of (time, code) pairs: one event per task end, one per
+dependent task becoming ready; submissions come from a cursor, not the heap. Latencies
+are drawn per task with numpy before the loop, so a million tasks take seconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from tapstrace.predict.model import ExecutorModel, WorkerFit
+from tapstrace.predict.workload import Workload
+
+#: Task status codes of a Schedule.
+OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
+_INF = math.inf
+
+
+@dataclass
+class Schedule:
+    """One simulated run. Times are seconds from the start of the simulation (the first
+    submission, warm-up included); ``slot`` is -1 for tasks that never ran."""
+
+    workers: int
+    submitted: np.ndarray
+    ready: np.ndarray
+    dispatched: np.ndarray
+    started: np.ndarray
+    ended: np.ndarray
+    received: np.ndarray
+    slot: np.ndarray
+    status: np.ndarray
+    #: Index of the first task after the warm-up tasks.
+    first: int = 0
+    #: Client seconds spent submitting and working (not waiting) after the warm-up.
+    client_busy: float = 0.0
+
+    @property
+    def origin(self) -> float:
+        """When the first real (not warm-up) task was submitted."""
+        return float(self.submitted[self.first]) if self.first < len(self.submitted) else 0.0
+
+    @property
+    def makespan(self) -> float:
+        """First real submission to the last result, seconds."""
+        if self.first >= len(self.received):
+            return 0.0
+        return float(self.received[self.first :].max()) - self.origin
+
+
+@dataclass
+class Parameters:
+    """A model at one worker count, as the simulator uses it."""
+
+    workers: int
+    native: bool
+    service: float
+    startup: list[float]
+    on_demand: bool
+    fit: WorkerFit
+    per_output_byte: float
+    per_result_byte: float
+
+    @classmethod
+    def of(cls, model: ExecutorModel, workers: int, *, warm: bool = False) -> Parameters:
+        """``model`` at ``workers`` slots; ``warm``: every slot is up from the start."""
+        fit = model.at(workers)
+        return cls(
+            workers=workers,
+            native=model.native_dependencies,
+            service=fit.service,
+            startup=[] if warm else fit.startup,
+            on_demand=model.on_demand and not warm,
+            fit=fit,
+            per_output_byte=model.seconds_per_output_byte,
+            per_result_byte=model.seconds_per_result_byte,
+        )
+
+
+def simulate(
+    workload: Workload, params: Parameters, rng: np.random.Generator | None = None
+) -> Schedule:
+    """Simulate ``workload``; latencies are drawn from ``rng``, or are all medians."""
+    n = len(workload)
+    fit = params.fit
+    nslots = params.workers
+    native = params.native
+    service = params.service
+
+    # Per-task draws, as Python lists: scalar indexing in the loop stays cheap.
+    submit_cost = fit.submit.sample(rng, n).tolist()
+    launch = fit.launch.sample(rng, n).tolist()
+    handoff = fit.handoff.sample(rng, n).tolist()
+    # Moving a task's inputs: through the client, one task after another (the engine
+    # hands the values to the executor, which serialises them in turn), or worker to
+    # worker, in parallel, for executors that resolve dependencies themselves.
+    transfer = (workload.inputs * fit.input_per_byte).tolist()
+    serial = not native
+    engine = fit.engine.sample(rng, n).tolist()
+    gap = fit.gap.sample(rng, n).tolist()
+    noop_gap = fit.noop_gap.sample(rng, n).tolist()
+    result = fit.result.sample(rng, n).tolist()
+    # The client takes results one at a time: their bytes queue up there.
+    collect = (workload.outputs * params.per_result_byte).tolist()
+    collector_free = 0.0
+    asked = np.maximum(workload.durations, 0.0)
+    # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
+    durations = (
+        asked
+        + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
+        + workload.outputs * params.per_output_byte
+    )
+    noop = (asked == 0).tolist()
+    retry_cost = fit.result.median + fit.launch.median + fit.execution.median
+    for i, tries in enumerate(workload.retries):
+        if tries:
+            durations[i] += sum(tries) + len(tries) * retry_cost
+    duration = durations.tolist()
+    failed = workload.failed.tolist()
+    busy = workload.busy.tolist()
+    client = workload.client.tolist()
+
+    parents = workload.parents
+    children: list[list[int]] = [[] for _ in range(n)]
+    pend = [0] * n
+    for i, ps in enumerate(parents):
+        pend[i] = len(ps)
+        for p in ps:
+            children[p].append(i)
+    control = workload.control
+    ctrl_children: list[list[int]] = [[] for _ in range(n)]
+    ctrl_pend = [0] * n
+    for i, cs in enumerate(control):
+        ctrl_pend[i] = len(cs)
+        for c in cs:
+            ctrl_children[c].append(i)
+
+    nan = math.nan
+    S = [nan] * n
+    R = [nan] * n
+    D = [nan] * n
+    ST = [nan] * n
+    EN = [nan] * n
+    RC = [nan] * n
+    SLOT = [-1] * n
+    RUN = [nan] * n  # when each task joined the queue
+    status = [OK] * n
+    latest = [0.0] * n  # native: parents' latest end; else their latest result
+    latest_rc = [0.0] * n  # every task: parents' latest result (the trace's ``ready``)
+    ctrl_latest = [0.0] * n
+    dead = [False] * n
+    submitted = [False] * n
+    by_handoff = [False] * n
+
+    heap: list[tuple[float, int]] = []
+    push = heapq.heappush
+    pop = heapq.heappop
+    fifo: deque[int] = deque()
+    startup = params.startup
+    on_demand = params.on_demand
+    spawn, spawn_step = fit.spawn, fit.spawn_step
+    born = 0  # on demand: slots started so far
+    spawning = 0  # ... and not up yet
+    batch: list[int] = []  # the slots starting together
+    batch_start = [0.0]
+    up_at = [_INF] * nslots
+    idle: list[tuple[float, int]] = []
+    if not on_demand:
+        # Every slot comes up at its offset; start-up events have codes below -n.
+        offsets = [startup[k] if k < len(startup) else 0.0 for k in range(nslots)]
+        idle = [(offsets[k], k) for k in range(nslots)]
+        heap.extend((offsets[k], -n - 1 - k) for k in range(nslots) if offsets[k] > 0)
+        heapq.heapify(idle)
+        heapq.heapify(heap)
+    last_end = [-_INF] * nslots  # when each slot's latest task ended
+    last_noop = [False] * nslots  # whether that task did no work
+    sched_next = 0.0
+
+    def dispatch(now: float) -> None:
+        """Hand queued tasks to free slots (FIFO, one per ``service`` seconds)."""
+        nonlocal sched_next, born, spawning
+        if on_demand and (not idle or idle[0][0] > now):
+            # No worker idle: start one per queued task, as many as the executor has;
+            # workers started together come up together, later the more there are.
+            burst = min(nslots - born, len(fifo) - spawning)
+            if burst > 0:
+                if not spawning:
+                    batch.clear()
+                    batch_start[0] = now
+                batch.extend(range(born, born + burst))
+                born += burst
+                spawning += burst
+                at = batch_start[0] + spawn + spawn_step * (len(batch) - 1)
+                for k in batch:  # the whole batch now comes up later (older events lapse)
+                    up_at[k] = at
+                    push(heap, (at, -n - 1 - k))
+        while fifo and idle:
+            if idle[0][0] > now:  # the next free slot has not come up yet
+                return
+            k = pop(idle)[1]
+            i = fifo.popleft()
+            a = now if now > sched_next else sched_next
+            moved = transfer[i]
+            latency = handoff[i] if by_handoff[i] else launch[i]
+            if serial:  # inputs through the client: one transfer after another
+                sched_next = a + service + moved
+                if RUN[i] < last_end[k]:  # the task was waiting when the slot came free
+                    st = a + moved + (noop_gap[i] if last_noop[k] else gap[i])
+                else:
+                    st = a + moved + latency
+            else:  # worker to worker: fetched while the task waits for its slot
+                sched_next = a + service
+                if RUN[i] < last_end[k]:
+                    st = a + (noop_gap[i] if last_noop[k] else gap[i])
+                    fetched = RUN[i] + latency + moved
+                    if fetched > st:
+                        st = fetched
+                else:
+                    st = a + latency + moved
+            en = st + duration[i]
+            ST[i] = st
+            EN[i] = en
+            SLOT[i] = k
+            push(heap, (en, i))
+
+    def finish_dead(i: int, t: float) -> None:
+        status[i] = DEPENDENCY_FAILED
+        EN[i] = t
+        push(heap, (t, i))
+
+    def parents_done(c: int, now: float) -> None:
+        """Every parent of submitted task ``c`` has ended."""
+        if native:
+            R[c] = max(S[c], latest_rc[c])
+            if dead[c]:
+                finish_dead(c, now)
+                return
+            by_handoff[c] = latest[c] > S[c]
+            RUN[c] = now
+            fifo.append(c)
+            dispatch(now)
+        else:
+            t = latest[c] + engine[c]
+            if t < S[c]:
+                t = S[c]
+            R[c] = D[c] = t
+            if dead[c]:
+                finish_dead(c, latest[c] if latest[c] > now else now)
+            else:
+                push(heap, (t, c - n))  # ready events: negative codes, in task order
+
+    client_free = 0.0
+    nxt = 0  # the client's next submission
+    t_next = 0.0 if n and not ctrl_pend[0] else _INF
+
+    def next_time(j: int) -> float:
+        """When the client can submit task j (its control parents have all reported)."""
+        t = client_free + busy[j]
+        if control[j]:
+            after = ctrl_latest[j] + client[j]
+            if after > t:
+                t = after
+        return t
+
+    while True:
+        t_heap = heap[0][0] if heap else _INF
+        if t_next <= t_heap and nxt < n:
+            # The client submits task nxt.
+            i = nxt
+            now = t_next
+            S[i] = now
+            submitted[i] = True
+            client_free = now + submit_cost[i]
+            nxt += 1
+            t_next = _INF
+            if nxt < n and not ctrl_pend[nxt]:
+                t_next = next_time(nxt)
+            if native:
+                D[i] = now
+                if not pend[i]:
+                    R[i] = now if not parents[i] else max(now, latest_rc[i])
+                    if dead[i]:
+                        finish_dead(i, now)
+                    else:
+                        RUN[i] = now
+                        fifo.append(i)
+                        dispatch(now)
+            elif not pend[i]:
+                if parents[i]:
+                    parents_done(i, now)
+                else:
+                    R[i] = D[i] = now
+                    RUN[i] = now
+                    fifo.append(i)
+                    dispatch(now)
+            continue
+        if not heap:
+            break
+        now, code = pop(heap)
+        if code < 0:
+            if code >= -n:  # a task whose parents' results reached the engine
+                RUN[code + n] = now
+                fifo.append(code + n)
+            elif on_demand:  # a worker started on demand came up
+                k = -n - 1 - code
+                if up_at[k] != now:
+                    continue  # a lapsed event: its batch grew and comes up later
+                up_at[k] = -_INF
+                spawning -= 1
+                push(idle, (now, k))
+            dispatch(now)  # or a slot came up
+            continue
+        i = code
+        k = SLOT[i]
+        if k >= 0:
+            last_end[k] = now
+            last_noop[k] = noop[i]
+            push(idle, (now, k))
+            rc = now + result[i]
+            if collect[i]:
+                if rc < collector_free:
+                    rc = collector_free
+                rc += collect[i]
+                collector_free = rc
+            if failed[i]:
+                status[i] = FAILED
+        else:
+            rc = now
+        RC[i] = rc
+        bad = status[i] != OK
+        for c in children[i]:
+            if bad:
+                dead[c] = True
+            if native:
+                if now > latest[c]:
+                    latest[c] = now
+            elif rc > latest[c]:
+                latest[c] = rc
+            if rc > latest_rc[c]:
+                latest_rc[c] = rc
+            pend[c] -= 1
+            if not pend[c] and submitted[c]:
+                parents_done(c, now)
+        for j in ctrl_children[i]:
+            if rc > ctrl_latest[j]:
+                ctrl_latest[j] = rc
+            ctrl_pend[j] -= 1
+            if not ctrl_pend[j] and j == nxt:
+                t_next = next_time(j)
+        if k >= 0:
+            dispatch(now)
+
+    return Schedule(
+        workers=nslots,
+        submitted=np.array(S),
+        ready=np.array(R),
+        dispatched=np.array(D),
+        started=np.array(ST),
+        ended=np.array(EN),
+        received=np.array(RC),
+        slot=np.array(SLOT, dtype=np.int64),
+        status=np.array(status, dtype=np.int8),
+        first=workload.warmup,
+        client_busy=float(sum(submit_cost[workload.warmup :]) + sum(busy[workload.warmup + 1 :])),
+    )

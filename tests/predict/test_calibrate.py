@@ -1,0 +1,92 @@
+"""Calibration measures what an executor costs: a thread-based executor with injected,
+known costs (tests/predict/fake_executor.py) is calibrated, and the fitted model must
+find those costs again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tapstrace.predict.calibrate import Sizes, calibrate
+from tapstrace.predict.model import ExecutorModel
+from tests.predict.fake_executor import FakeConfig
+
+LAUNCH, RESULT, GAP, SERVICE = 0.02, 0.03, 0.015, 0.04
+STARTUP = [0.2, 0.3]
+PER_INPUT, PER_RESULT = 5e-8, 4e-8  # 50 ms and 40 ms per MB
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[ExecutorModel, list[Path]]:
+    config = FakeConfig(
+        workers=1,
+        startup=STARTUP,
+        service=SERVICE,
+        launch=LAUNCH,
+        result=RESULT,
+        gap=GAP,
+        per_input_byte=PER_INPUT,
+        per_result_byte=PER_RESULT,
+    )
+    sizes = Sizes(
+        noop=50, busy=4, singles=8, chain=8, payload_links=3, payloads=(10_000, 1_000_000)
+    )
+    return calibrate(config, [1, 2], tmp_path_factory.mktemp("calibration"), sizes=sizes)
+
+
+def close(value: float, expected: float, slack: float = 0.008) -> bool:
+    """Within 25 % or 8 ms: the costs are sleeps, and on a busy machine a thread wakes
+    up from a sleep late (by several ms at a load average of 8 on 2 cores)."""
+    return abs(value - expected) <= max(0.25 * expected, slack)
+
+
+def test_latencies_are_found(fitted: tuple[ExecutorModel, list[Path]]) -> None:
+    model, _ = fitted
+    assert model.executor == "fake" and model.workers == [1, 2]
+    assert not model.native_dependencies  # the engine resolves its dependencies
+    for fit in model.fits:
+        # Idle worker: dispatched -> the worker takes it at once -> sleeps LAUNCH.
+        assert close(fit.launch.median, LAUNCH), fit.launch
+        assert close(fit.result.median, RESULT), fit.result
+        # A waiting task: GAP after the previous end, then its own LAUNCH.
+        assert close(fit.gap.median, GAP + LAUNCH), fit.gap
+        assert close(fit.service, SERVICE), fit.service
+        assert fit.engine.median < 0.008
+        assert fit.execution.median < 0.008  # only the sleep's overshoot
+
+
+def test_startup_and_per_byte_costs_are_found(fitted: tuple[ExecutorModel, list[Path]]) -> None:
+    model, _ = fitted
+    one, two = model.fits
+    assert close(one.startup[0], STARTUP[0], 0.04)
+    assert close(two.startup[0], STARTUP[0], 0.04) and close(two.startup[1], STARTUP[1], 0.04)
+    assert not model.on_demand  # all workers start with the executor
+    for fit in model.fits:
+        assert fit.input_per_byte == pytest.approx(PER_INPUT, rel=0.3)
+    assert model.seconds_per_result_byte == pytest.approx(PER_RESULT, rel=0.3)
+
+
+def test_workers_started_on_demand_are_found(tmp_path: Path) -> None:
+    """Workers that start when a task finds none idle (0.25 s each): a lone task waits
+    for one; a bag starts the rest together."""
+    config = FakeConfig(workers=3, spawn=0.25, launch=LAUNCH, gap=GAP)
+    sizes = Sizes(noop=30, busy=2, singles=3, chain=3, payload_links=2, payloads=(1000,))
+    model, _ = calibrate(config, [3], tmp_path, sizes=sizes)
+    assert model.on_demand
+    fit = model.fits[0]
+    assert close(fit.spawn, 0.25, 0.03)
+    assert fit.spawn_step < 0.03  # threads sleep in parallel: no contention
+
+
+def test_calibration_traces_fit_the_same_model(fitted: tuple[ExecutorModel, list[Path]]) -> None:
+    """``tapstrace calibrate TRACES`` refits from the traces a live calibration wrote."""
+    from tapstrace.predict.fit import fit_model
+    from tapstrace.trace.reader import read_trace
+
+    model, paths = fitted
+    assert {p.name for p in paths} >= {"w1-noop.arrow", "w2-startup.arrow"}
+    again = fit_model([read_trace(p, warn=False) for p in paths])
+    assert again.executor == "fake"
+    assert again.fits[1].service == pytest.approx(model.fits[1].service)
+    assert again.fits[0].launch == model.fits[0].launch

@@ -1,0 +1,161 @@
+"""The simulator against schedules computed by hand (docs/predict.md has the rules)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tapstrace.predict.prediction import predict
+from tapstrace.predict.simulate import DEPENDENCY_FAILED, FAILED, OK, Parameters, simulate
+from tests.predict.builders import fixed_model, workload
+
+
+def run(work, model, workers=1):
+    return simulate(work, Parameters.of(model, workers))
+
+
+def test_chain_through_the_client() -> None:
+    """Each link: the parent's result reaches the client (0.3), the engine releases the
+    child (0.2), the executor starts it (0.5)."""
+    work = workload([1.0, 2.0, 3.0], [[], [0], [1]])
+    model = fixed_model(submit=0.1, launch=0.5, engine=0.2, result=0.3)
+    s = run(work, model)
+    assert s.submitted.tolist() == pytest.approx([0.0, 0.1, 0.2])
+    assert s.started.tolist() == pytest.approx([0.5, 2.5, 5.5])
+    assert s.ended.tolist() == pytest.approx([1.5, 4.5, 8.5])
+    assert s.received.tolist() == pytest.approx([1.8, 4.8, 8.8])
+    assert s.ready.tolist() == pytest.approx([0.0, 2.0, 5.0])
+    assert s.makespan == pytest.approx(8.8)
+
+
+def test_chain_with_native_dependencies() -> None:
+    """The executor starts a child 0.4 s after its parent's end, not after its result."""
+    work = workload([1.0, 2.0, 3.0], [[], [0], [1]])
+    model = fixed_model(native=True, submit=0.1, launch=0.5, handoff=0.4, result=0.3)
+    s = run(work, model)
+    assert s.started.tolist() == pytest.approx([0.5, 1.9, 4.3])
+    assert s.received.tolist() == pytest.approx([1.8, 4.2, 7.6])
+    assert s.makespan == pytest.approx(7.6)
+
+
+def test_fork_join_on_two_workers() -> None:
+    """root -> c1, c2, c3 -> sink on 2 workers: c3 waits for a worker and starts a gap
+    (0.1) after c1's end; the sink finds a worker idle and pays the launch (0.5)."""
+    work = workload([1.0, 2.0, 2.0, 2.0, 1.0], [[], [0], [0], [0], [1, 2, 3]])
+    model = fixed_model(workers=2, launch=0.5, engine=0.2, result=0.3, gap=0.1)
+    s = run(work, model, workers=2)
+    assert s.started.tolist() == pytest.approx([0.5, 2.5, 2.5, 4.6, 7.6])
+    assert s.ended.tolist() == pytest.approx([1.5, 4.5, 4.5, 6.6, 8.6])
+    assert s.ready.tolist() == pytest.approx([0.0, 2.0, 2.0, 2.0, 7.1])
+    assert s.makespan == pytest.approx(8.9)
+    assert sorted(set(s.slot.tolist())) == [0, 1]
+
+
+def test_bag_at_the_scheduler_ceiling() -> None:
+    """10 tasks of 1 s on 4 workers, one dispatch per 0.5 s: starts every 0.5 s, so the
+    makespan is 9 x 0.5 + 1 = 5.5 s, not work / workers = 2.5 s."""
+    work = workload([1.0] * 10)
+    s = run(work, fixed_model(workers=4, service=0.5), workers=4)
+    assert s.started.tolist() == pytest.approx([0.5 * k for k in range(10)])
+    assert s.makespan == pytest.approx(5.5)
+
+
+def test_bag_below_the_ceiling_is_bound_by_workers() -> None:
+    work = workload([1.0] * 8)
+    s = run(work, fixed_model(workers=4, service=0.1), workers=4)
+    assert s.makespan == pytest.approx(1.0 + 1.0 + 0.3)  # slots 0-3 start at 0..0.3, twice
+
+
+def test_gap_when_the_task_waited_for_its_worker() -> None:
+    """A task queued behind another starts ``gap`` after that one's end; one that found
+    its worker idle starts ``launch`` after its dispatch."""
+    work = workload([1.0] * 3)
+    s = run(work, fixed_model(launch=0.1, gap=0.25))
+    assert s.started.tolist() == pytest.approx([0.1, 1.35, 2.6])
+    # A chain never waits for a worker: every link pays the launch.
+    chain = workload([1.0] * 3, [[], [0], [1]])
+    c = run(chain, fixed_model(launch=0.1, gap=0.25))
+    assert c.started.tolist() == pytest.approx([0.1, 1.2, 2.3])
+
+
+def test_workers_start_up_late() -> None:
+    work = workload([1.0, 1.0, 1.0])
+    s = run(work, fixed_model(workers=2, startup=[1.0, 3.0]), workers=2)
+    assert s.started.tolist() == pytest.approx([1.0, 2.0, 3.0])  # t1 waits for slot 0
+    warm = simulate(work, Parameters.of(fixed_model(workers=2, startup=[1.0, 3.0]), 2, warm=True))
+    assert warm.makespan == pytest.approx(2.0)
+
+
+def test_client_waits_for_control_parents_and_works() -> None:
+    """t1 is submitted 0.5 s after t0's result (the client waited on t0, then worked);
+    t2 after 2 s more of client work (busy), however early its control parents are."""
+    work = workload(
+        [1.0, 1.0, 1.0],
+        control=[[], [0], [0]],
+        client=[0.0, 0.5, 0.0],
+        busy=[0.0, 0.0, 2.0],
+    )
+    s = run(work, fixed_model(workers=2, submit=0.1, result=0.2), workers=2)
+    assert s.submitted.tolist() == pytest.approx([0.0, 1.7, 3.8])
+    assert s.makespan == pytest.approx(3.8 + 1.0 + 0.2)
+
+
+def test_failures_kill_descendants() -> None:
+    work = workload([1.0, 1.0, 1.0], [[], [0], [1]])
+    work.failed[0] = True
+    s = run(work, fixed_model(result=0.5))
+    assert s.status.tolist() == [FAILED, DEPENDENCY_FAILED, DEPENDENCY_FAILED]
+    assert s.slot.tolist() == [0, -1, -1]
+    assert s.makespan == pytest.approx(1.5)
+
+
+def test_interval_comes_from_the_distributions() -> None:
+    from tapstrace.predict.model import Distribution
+
+    work = workload([0.1] * 50, [[], *[[i] for i in range(49)]])
+    model = fixed_model(result=0.01)
+    model.fits[0].launch = Distribution.of(np.linspace(0.0, 0.02, 101))
+    p = predict(work, model, 1, samples=5, seed=1)
+    low, high = p.interval
+    assert low < p.makespan < high
+    assert p.makespan == pytest.approx(50 * 0.11 + 49 * 0.01, rel=0.02)
+    assert [s for s in p.makespans] == predict(work, model, 1, samples=5, seed=1).makespans
+    assert p.schedule.status.tolist() == [OK] * 50
+
+
+def test_workers_started_on_demand() -> None:
+    """A process pool starts a worker when a task finds none idle: a chain needs only
+    one (up after 0.5 s); a bag of 3 on 4 workers starts 3 at once, which come up
+    together, 2 x 0.25 s later than one alone."""
+    chain = workload([1.0] * 3, [[], [0], [1]])
+    model = fixed_model(workers=4, spawn=0.5, spawn_step=0.25, on_demand=True)
+    s = run(chain, model, workers=4)
+    assert s.started.tolist() == pytest.approx([0.5, 1.5, 2.5])
+    assert set(s.slot.tolist()) == {0}
+    bag = run(workload([1.0] * 3), model, workers=4)
+    assert sorted(bag.started.tolist()) == pytest.approx([1.0, 1.0, 1.0])
+    assert len(set(bag.slot.tolist())) == 3
+
+
+def test_execution_overhead_only_for_tasks_that_run() -> None:
+    work = workload([1.0, 0.0, 1.0])
+    s = run(work, fixed_model(execution=0.1))
+    assert (s.ended - s.started).tolist() == pytest.approx([1.1, 0.0, 1.1])
+
+
+def test_inputs_through_the_client_queue_up() -> None:
+    """Two tasks with 1 MB of input each, at 1 s per MB: fed by the client, the second
+    transfer waits for the first; worker to worker (native), they overlap."""
+    work = workload([1.0, 1.0])
+    work.inputs[:] = 1_000_000
+    fed = run(work, fixed_model(workers=2, input_per_byte=1e-6), workers=2)
+    assert fed.started.tolist() == pytest.approx([1.0, 2.0])
+    native = fixed_model(workers=2, native=True, input_per_byte=1e-6)
+    assert run(work, native, workers=2).started.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_results_queue_at_the_client() -> None:
+    """Two 1 MB results at 1 s per MB: the client takes the second after the first."""
+    work = workload([1.0, 1.0], outputs=[1_000_000, 1_000_000])
+    s = run(work, fixed_model(workers=2, seconds_per_result_byte=1e-6), workers=2)
+    assert sorted(s.received.tolist()) == pytest.approx([2.0, 3.0])
