@@ -43,7 +43,7 @@ from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.engine.executor import PoolExecutor
 from tapstrace.plugins import registry
 from tapstrace.replay import replay
-from tapstrace.replay.plan import Plan
+from tapstrace.replay.plan import Plan, synthetic_plan
 from tapstrace.replay.submit import submit_plan
 from tapstrace.runner.run import execute
 
@@ -264,20 +264,8 @@ def apps_fidelity(
 
 def _plan(n: int, dag: bool) -> Plan:
     """n zero-length tasks; with ``dag``, 3 of every 4 tasks have the previous as parent."""
-    plan = Plan()
-    for i in range(n):
-        plan.names.append("noop")
-        plan.source_ids.append(str(i))
-        plan.durations.append(0.0)
-        plan.outputs.append(0)
-        plan.externals.append(0)
-        plan.failures.append(None)
-        plan.parents.append([i - 1] if dag and i % 4 else [])
-    plan.children = [0] * n
-    for parents in plan.parents:
-        for p in parents:
-            plan.children[p] += 1
-    return plan
+    parents = [[i - 1] if dag and i % 4 else [] for i in range(n)]
+    return synthetic_plan(["noop"] * n, [0.0] * n, parents)
 
 
 class _Done:

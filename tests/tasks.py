@@ -49,11 +49,3 @@ class Flaky:
             return "ok"
         open(self.marker, "w").close()
         raise RuntimeError("first attempt fails")
-
-
-def burn(cpu_seconds: float) -> float:
-    """Use ``cpu_seconds`` of this thread's CPU time, however long that takes."""
-    end = time.thread_time() + cpu_seconds
-    while time.thread_time() < end:
-        pass
-    return cpu_seconds

@@ -12,10 +12,10 @@ import pytest
 from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.engine.worker import _HAS_SCHEDSTAT
 from tapstrace.replay.plan import build_plan
-from tapstrace.replay.task import occupy
+from tapstrace.replay.task import burn, occupy
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace
-from tests.tasks import burn, sleep
+from tests.tasks import sleep
 
 needs_schedstat = pytest.mark.skipif(not _HAS_SCHEDSTAT, reason="no /proc/thread-self/schedstat")
 

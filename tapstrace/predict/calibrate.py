@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import copy
-import dataclasses
 import logging
 import os
 import threading
@@ -50,7 +48,7 @@ from tapstrace.errors import ConfigError
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.predict.fit import fit_model
 from tapstrace.predict.model import ExecutorModel
-from tapstrace.replay.plan import Plan
+from tapstrace.replay.plan import Plan, synthetic_plan
 from tapstrace.replay.submit import submit_plan
 from tapstrace.replay.task import ReplayTask
 from tapstrace.trace.metadata import environment, trace_metadata
@@ -142,50 +140,6 @@ class _Switch:
                 started = row[_STARTED]
                 if started is not None and (self.first_start is None or started < self.first_start):
                     self.first_start = started
-
-
-#: Plan columns that are not None for a task without them (the rest default to None).
-_PLAN_DEFAULTS: dict[str, Any] = {
-    "attempts": (),
-    "control": [],
-    "client": 0.0,
-    "busy": 0.0,
-    "busy_cpu": 0.0,
-}
-
-
-#: Plan lists that are not one entry per task.
-_NOT_PER_TASK = {"warmup"}
-
-
-def synthetic_plan(
-    names: list[str],
-    durations: list[float],
-    parents: list[list[int]],
-    outputs: list[int] | None = None,
-) -> Plan:
-    """A replay plan of synthetic tasks (no client flow, no CPU time, no failures);
-    every per-task column the replay reads is filled."""
-    n = len(names)
-    plan = Plan(
-        names=list(names),
-        source_ids=[f"{name}-{i}" for i, name in enumerate(names)],
-        durations=list(durations),
-        outputs=list(outputs or [0] * n),
-        externals=[0] * n,
-        failures=[None] * n,
-        parents=[list(ps) for ps in parents],
-        children=[0] * n,
-    )
-    for ps in plan.parents:
-        for p in ps:
-            plan.children[p] += 1
-    for column in dataclasses.fields(Plan):
-        value = getattr(plan, column.name)
-        if isinstance(value, list) and not value and column.name not in _NOT_PER_TASK:
-            default = _PLAN_DEFAULTS.get(column.name)
-            setattr(plan, column.name, [copy.copy(default) for _ in range(n)])
-    return plan
 
 
 def _plan(name: str, n: int, duration: float, *, chain: bool = False, output: int = 0) -> Plan:

@@ -17,9 +17,11 @@ control parents the client waited on before each submission and its client time
 from __future__ import annotations
 
 import bisect
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -332,3 +334,47 @@ def _makespan(trace: Trace, rows: pl.DataFrame, selected: list[int], whole: bool
         return max(ends) - min(starts)
     stated = trace.metadata.get("makespan_s")
     return float(stated) if whole and isinstance(stated, int | float) else None
+
+
+#: Plan columns that are not None for a task without them (the rest default to None).
+_PLAN_DEFAULTS: dict[str, Any] = {
+    "attempts": (),
+    "control": [],
+    "client": 0.0,
+    "busy": 0.0,
+    "busy_cpu": 0.0,
+}
+
+
+#: Plan lists that are not one entry per task.
+_NOT_PER_TASK = {"warmup"}
+
+
+def synthetic_plan(
+    names: list[str],
+    durations: list[float],
+    parents: list[list[int]],
+    outputs: list[int] | None = None,
+) -> Plan:
+    """A replay plan of synthetic tasks (no client flow, no CPU time, no failures);
+    every per-task column the replay reads is filled."""
+    n = len(names)
+    plan = Plan(
+        names=list(names),
+        source_ids=[f"{name}-{i}" for i, name in enumerate(names)],
+        durations=list(durations),
+        outputs=list(outputs or [0] * n),
+        externals=[0] * n,
+        failures=[None] * n,
+        parents=[list(ps) for ps in parents],
+        children=[0] * n,
+    )
+    for ps in plan.parents:
+        for p in ps:
+            plan.children[p] += 1
+    for column in dataclasses.fields(Plan):
+        value = getattr(plan, column.name)
+        if isinstance(value, list) and not value and column.name not in _NOT_PER_TASK:
+            default = _PLAN_DEFAULTS.get(column.name)
+            setattr(plan, column.name, [copy.copy(default) for _ in range(n)])
+    return plan

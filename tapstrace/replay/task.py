@@ -6,6 +6,7 @@ an array payload).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import sys
@@ -37,9 +38,7 @@ def occupy(
     """
     if mode == "recorded":
         if blocked is not None and cpu is not None:
-            end = time.thread_time() + cpu
-            while time.thread_time() < end:
-                pass
+            burn(cpu)
             if blocked > 0:
                 time.sleep(blocked)
             return
@@ -57,6 +56,23 @@ def occupy(
             pass
     elif duration > 0:
         time.sleep(duration)
+
+
+#: What :func:`burn` hashes: large enough that hashlib releases the GIL (>= 2 KiB), small
+#: enough that the thread checks its CPU clock every few tens of microseconds.
+_BURN_BLOCK = bytes(16 * 1024)
+
+
+def burn(cpu: float) -> None:
+    """Use ``cpu`` seconds of this thread's CPU time, however long contention makes
+    that take. The work is hashing, which runs without the GIL, as numerical libraries
+    do: tasks replayed on a thread pool use the cores in parallel, as the source's numpy
+    kernels would (a pure-Python source task, which held the GIL, runs more in parallel
+    in such a replay than it did)."""
+    end = time.thread_time() + cpu
+    block = _BURN_BLOCK
+    while time.thread_time() < end:
+        hashlib.sha256(block)
 
 
 _UNIMPORTABLE: set[str] = set()

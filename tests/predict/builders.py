@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from tapstrace.predict.calibrate import synthetic_plan
 from tapstrace.predict.model import Distribution, ExecutorModel, WorkerFit
 from tapstrace.predict.workload import Workload, from_plan
+from tapstrace.replay.plan import synthetic_plan
 
 
 def workload(
