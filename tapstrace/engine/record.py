@@ -69,6 +69,7 @@ class TaskRecord(NamedTuple):
     client_cpu_seconds: float | None = None
     module: str | None = None  # the task function's module (replay imports it)
     runqueue_seconds: float | None = None  # runnable, waiting for a CPU (Linux)
+    gil_seconds: float | None = None  # the GIL held by Python code while it ran
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.

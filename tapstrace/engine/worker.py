@@ -57,6 +57,7 @@ class WorkerReport(NamedTuple):
     input_kind: str | None = None
     output_kind: str | None = None
     runqueue_seconds: float | None = None
+    gil_seconds: float | None = None
 
 
 #: The WorkerReport of a call, as a plain tuple, from the call's attributes by name.
@@ -169,6 +170,66 @@ _SCHEDSTAT = "/proc/thread-self/schedstat"
 _HAS_SCHEDSTAT = os.path.exists(_SCHEDSTAT)
 
 
+class _GilProbe:
+    """How long the GIL was held by other threads while tasks ran in this process.
+
+    A daemon thread, awake only while a task runs, sleeps 1 ms at a time: when it wakes
+    the GIL at once, the task released it (numpy kernels, I/O, sleeps); when it has to
+    wait (up to the interpreter's switch interval, 5 ms), a thread held it (Python code).
+    ``held`` adds up the cycles that waited, so a task's GIL time is the difference of
+    two readings: exact to a cycle where a process runs one task at a time (process
+    pools, Parsl, Ray), the whole process's where it runs several (a thread pool, a Dask
+    worker's own threads). A loaded machine's run-queue waits delay the probe too.
+    """
+
+    #: A cycle longer than this (1 ms asked) waited for the GIL.
+    LATE = 0.0015
+
+    def __init__(self) -> None:
+        self.held = 0.0
+        self.active = 0
+        self._lock = threading.Lock()
+        self._awake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def start(self) -> float:
+        """A task starts: wake the probe; the reading to give :meth:`stop`."""
+        with self._lock:
+            if self._thread is None or self._pid != _pid:  # a forked child starts its own
+                self._pid = _pid
+                self._thread = threading.Thread(
+                    target=self._run, name="tapstrace-gil-probe", daemon=True
+                )
+                self._thread.start()
+            self.active += 1
+            self._awake.set()
+            return self.held
+
+    def stop(self, mark: float) -> float:
+        """A task ended: the GIL time since ``mark``."""
+        with self._lock:
+            self.active -= 1
+            if self.active <= 0:
+                self.active = 0
+                self._awake.clear()
+            return self.held - mark
+
+    def _run(self) -> None:
+        clock, nap, awake = time.perf_counter, time.sleep, self._awake
+        late = self.LATE
+        while True:
+            awake.wait()
+            begin = clock()
+            nap(0.001)
+            took = clock() - begin
+            if took > late:
+                self.held += took
+
+
+_probe = _GilProbe()
+
+
 class _CpuClock(threading.local):
     """When a worker thread reads its CPU clock (a system call of about a microsecond,
     as much as a no-op task costs a thread pool).
@@ -191,6 +252,8 @@ class _CpuClock(threading.local):
         self.long = True  # the previous task took SHORT_TASK or more
         self.queued = 0.0  # the run-queue wait at the latest reading
         self.waited: float | None = None  # the last task's run-queue wait, if measured
+        self.gil_mark = 0.0  # the GIL probe's reading at the task's start
+        self.gil: float | None = None  # the last task's GIL time, if measured
         self.file: io.FileIO | None = None  # this thread's schedstat (closed with it)
         self.file_pid = 0  # the process that opened it (a forked child reopens)
 
@@ -213,6 +276,7 @@ class _CpuClock(threading.local):
         """The CPU clock at the start of a task, or None when it is not read."""
         if self.long or now - self.wall >= CPU_READ_INTERVAL:
             self.wall = now
+            self.gil_mark = _probe.start()
             self.mark = cpu = self.read()
             return cpu
         return None
@@ -221,7 +285,9 @@ class _CpuClock(threading.local):
         """The task's CPU time (and its run-queue wait in :attr:`waited`)."""
         wall = ended - started
         self.long = long = wall >= SHORT_TASK
-        self.waited = None
+        self.waited = self.gil = None
+        if start is not None:
+            self.gil = min(wall, _probe.stop(self.gil_mark))
         if start is None and not long:
             self.mark += wall
             return wall
@@ -278,6 +344,7 @@ class TaskCall:
     input_kind: str | None = None
     output_kind: str | None = None
     runqueue_seconds: float | None = None
+    gil_seconds: float | None = None
     #: Runs in the client's process as this very object (see the class docstring).
     local: bool = False
     size_mode: SizeMode = "fast"
@@ -340,7 +407,7 @@ class TaskCall:
         except (Exception, SystemExit) as exc:
             self.ended = ended = _now()
             self.cpu_seconds = clock.end(cpu, started, ended)
-            self.runqueue_seconds = clock.waited
+            self.runqueue_seconds, self.gil_seconds = clock.waited, clock.gil
             self.output_bytes = self.output_kind = None
             if data is not None:
                 self.transform_seconds = self.inband_output_bytes = None
@@ -354,7 +421,7 @@ class TaskCall:
             ) from None
         self.ended = ended = _now()
         self.cpu_seconds = clock.end(cpu, started, ended)
-        self.runqueue_seconds = clock.waited
+        self.runqueue_seconds, self.gil_seconds = clock.waited, clock.gil
         if mode == "off":
             self.output_bytes = self.output_kind = None
         else:

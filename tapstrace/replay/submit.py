@@ -114,7 +114,7 @@ def submit_plan(
     externals, failures, parents = plan.externals, plan.failures, plan.parents
     control, client, busy, busy_cpu = plan.control, plan.client, plan.busy, plan.busy_cpu
     cpus, blocked, kinds = plan.cpus, plan.blocked, plan.output_kinds
-    ext_kinds = plan.external_kinds
+    ext_kinds, gils = plan.external_kinds, plan.gil
     error_types, attempts, modules = plan.error_types, plan.attempts, plan.modules
     paced = plan.flow != "absent"
     pid = os.getpid()
@@ -149,7 +149,8 @@ def submit_plan(
         tries = tuple(Attempt(*a) for a in attempts[i])
         task = ReplayTask(names[i], durations[i], mode, outputs[i], failures[i], cpu=cpus[i],
                           output_kind=kinds[i], error_type=error_types[i], attempts=tries,
-                          client_pid=pid, module=modules[i], blocked=blocked[i])  # fmt: skip
+                          client_pid=pid, module=modules[i], blocked=blocked[i],
+                          gil=gils[i])  # fmt: skip
         future = submit(task, tuple(args), source_id=sources[i], retries=len(tries) or None)
         previous = time.time()
         future.add_done_callback(tracker)

@@ -24,7 +24,11 @@ KILL_EXIT_CODE = 70
 
 
 def occupy(
-    duration: float, mode: str, cpu: float | None = None, blocked: float | None = None
+    duration: float,
+    mode: str,
+    cpu: float | None = None,
+    blocked: float | None = None,
+    gil: float | None = None,
 ) -> None:
     """Take ``duration`` seconds: ``sleep`` (no CPU), ``spin`` (a busy CPU), or
     ``recorded``: use ``cpu`` seconds of CPU (the CPU time the source task used), then
@@ -32,13 +36,14 @@ def occupy(
 
     In ``recorded`` mode with ``blocked`` (the source task's off-CPU time, known when the
     source measured its run-queue wait) the task spins until its thread has used ``cpu``
-    seconds of CPU, however long the replay's own contention makes that, then sleeps
-    ``blocked``: its wall time is rebuilt, not copied. Without it the task spins ``cpu``
+    seconds of CPU, however long the replay's own contention makes that (holding the
+    GIL for ``gil`` of them: :func:`burn`), then sleeps ``blocked``: its wall time is
+    rebuilt, not copied. Without it the task spins ``cpu``
     seconds of wall time and sleeps to ``duration``, the source's wall time.
     """
     if mode == "recorded":
         if blocked is not None and cpu is not None:
-            burn(cpu)
+            burn(cpu, gil or 0.0)
             if blocked > 0:
                 time.sleep(blocked)
             return
@@ -63,15 +68,20 @@ def occupy(
 _BURN_BLOCK = bytes(16 * 1024)
 
 
-def burn(cpu: float) -> None:
+def burn(cpu: float, gil: float = 0.0) -> None:
     """Use ``cpu`` seconds of this thread's CPU time, however long contention makes
-    that take. The work is hashing, which runs without the GIL, as numerical libraries
-    do: tasks replayed on a thread pool use the cores in parallel, as the source's numpy
-    kernels would (a pure-Python source task, which held the GIL, runs more in parallel
-    in such a replay than it did)."""
-    end = time.thread_time() + cpu
+    that take: the first ``gil`` of them holding the GIL (Python code, as the source
+    task's Python code did), the rest without it (hashing, as numpy kernels run), so
+    tasks replayed in one process (a thread pool, a Dask worker) serialise on the GIL
+    as much as the source's did."""
+    now = time.thread_time
+    start = now()
+    end = start + cpu
+    held = start + min(gil, cpu)
+    while now() < held:
+        pass
     block = _BURN_BLOCK
-    while time.thread_time() < end:
+    while now() < end:
         hashlib.sha256(block)
 
 
@@ -160,7 +170,7 @@ class ReplayTask:
     """
 
     __slots__ = ("attempts", "blocked", "client_pid", "cpu", "duration", "error_type", "failure",
-                 "mode", "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
+                 "gil", "mode", "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
 
     def __init__(
         self,
@@ -177,6 +187,7 @@ class ReplayTask:
         client_pid: int | None = None,
         module: str | None = None,
         blocked: float | None = None,
+        gil: float | None = None,
     ) -> None:
         self.name = name
         #: The source task's module: imported on first use in each worker process.
@@ -188,6 +199,8 @@ class ReplayTask:
         self.cpu = cpu
         #: Off-CPU time of the source task, when its wall time is rebuilt (see occupy).
         self.blocked = blocked
+        #: How long the source task held the GIL (see occupy).
+        self.gil = gil
         self.output_kind = output_kind
         self.error_type = error_type
         self.attempts = attempts
@@ -200,13 +213,13 @@ class ReplayTask:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
                            self.cpu, self.output_kind, self.error_type, self.attempts,
-                           self.client_pid, self.task_module, self.blocked))  # fmt: skip
+                           self.client_pid, self.task_module, self.blocked, self.gil))  # fmt: skip
 
     def for_attempt(self, attempt: int) -> ReplayTask:
         """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
         return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
                         self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
-                        self.client_pid, self.task_module, self.blocked)  # fmt: skip
+                        self.client_pid, self.task_module, self.blocked, self.gil)  # fmt: skip
 
     def __call__(self, *inputs: Any) -> Any:
         if self.task_module is not None and self.task_module not in sys.modules:
@@ -215,7 +228,7 @@ class ReplayTask:
             first = self.attempts[0]
             occupy(first.duration, self.mode, first.cpu)
             self._fail(first.error_type, first.message)
-        occupy(self.duration, self.mode, self.cpu, self.blocked)
+        occupy(self.duration, self.mode, self.cpu, self.blocked, self.gil)
         if self.failure is not None:
             self._fail(self.error_type, self.failure)
         return payload(self.output_bytes, self.output_kind)
@@ -239,10 +252,12 @@ def _rebuild(
     client_pid: int | None,
     module: str | None = None,
     blocked: float | None = None,
+    gil: float | None = None,
 ) -> ReplayTask:
     return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
                       output_kind=output_kind, error_type=error_type, attempts=attempts,
-                      client_pid=client_pid, module=module, blocked=blocked)  # fmt: skip
+                      client_pid=client_pid, module=module, blocked=blocked,
+                      gil=gil)  # fmt: skip
 
 
 def _materialised(data: Any) -> Any:

@@ -1,6 +1,6 @@
-"""Run-queue waits (schema 1.3): a task's contention is recorded apart from the CPU it
-used, and a replay rebuilds a task's wall time from its CPU and off-CPU time instead of
-copying it."""
+"""Contention (schema 1.3): a task's run-queue wait and its GIL time are recorded apart
+from the CPU it used, and a replay rebuilds a task's wall time from its CPU and off-CPU
+time instead of copying it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tapstrace.replay.task import burn, occupy
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace
 from tests.tasks import sleep
+from tests.test_client_flow import _spin
 
 needs_schedstat = pytest.mark.skipif(not _HAS_SCHEDSTAT, reason="no /proc/thread-self/schedstat")
 
@@ -64,3 +65,22 @@ def test_rebuilt_task_uses_its_cpu_time_and_sleeps_its_off_cpu_time() -> None:
     wall = time.perf_counter()
     occupy(0.3, "recorded", cpu=0.1)  # no run-queue wait recorded: the source wall time
     assert time.perf_counter() - wall >= 0.3
+
+
+def test_gil_time_tells_python_code_from_code_that_releases_the_gil() -> None:
+    """A task spinning in Python holds the GIL nearly all its time; one burning its CPU
+    in hashlib (which releases the GIL) or sleeping hardly at all."""
+    recorder = MemoryRecorder()
+    with Engine(build_executor("process", max_processes=1), recorder=recorder) as e:
+        e.wait([e.submit(_spin, 0.3), e.submit(burn, 0.3), e.submit(sleep, 0.3)])
+    records = {r.name: r for r in recorder.records}
+    wall = {name: r.ended - r.started for name, r in records.items()}
+    assert records["_spin"].gil_seconds >= 0.6 * wall["_spin"]
+    assert records["burn"].gil_seconds <= 0.3 * wall["burn"]
+    assert records["sleep"].gil_seconds <= 0.3 * wall["sleep"]
+
+
+def test_plan_takes_the_gil_time() -> None:
+    rows = [{"task_id": 0, "started": 0.0, "ended": 1.0, "cpu_seconds": 0.5,
+             "runqueue_seconds": 0.0, "gil_seconds": 0.25}]  # fmt: skip
+    assert build_plan(make_trace(rows), time_scale=2.0).gil == [0.5]
