@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tapstrace.trace.reader import read_trace
+from tapstrace.version import TRACE_SCHEMA_VERSION
 from tests.conftest import ROOT, tapstrace_cli
 
 TINY = {
@@ -57,6 +58,8 @@ def test_sample_trace(app: str) -> None:
     assert path.stat().st_size < 1_000_000
     trace = read_trace(path)
     assert trace.app == app and trace.executor == "process" and not trace.partial
+    # Recorded at the current schema (re-record them when it changes: docs/trace-format.md)
+    assert trace.schema_version == TRACE_SCHEMA_VERSION
     assert trace.tasks.height >= 50
     parents = trace.tasks["parents"].list.len().sum()
     assert parents > 0 or app == "failures"
