@@ -253,6 +253,7 @@ class _CpuClock(threading.local):
         self.queued = 0.0  # the run-queue wait at the latest reading
         self.waited: float | None = None  # the last task's run-queue wait, if measured
         self.gil_mark = 0.0  # the GIL probe's reading at the task's start
+        self.probing = False  # the GIL probe was started for the running task
         self.gil: float | None = None  # the last task's GIL time, if measured
         self.file: io.FileIO | None = None  # this thread's schedstat (closed with it)
         self.file_pid = 0  # the process that opened it (a forked child reopens)
@@ -276,7 +277,11 @@ class _CpuClock(threading.local):
         """The CPU clock at the start of a task, or None when it is not read."""
         if self.long or now - self.wall >= CPU_READ_INTERVAL:
             self.wall = now
-            self.gil_mark = _probe.start()
+            # The GIL probe only after a task that was not short: in a burst of short
+            # tasks, waking it costs more than the tasks (and says nothing of them).
+            self.probing = self.long
+            if self.long:
+                self.gil_mark = _probe.start()
             self.mark = cpu = self.read()
             return cpu
         return None
@@ -286,7 +291,8 @@ class _CpuClock(threading.local):
         wall = ended - started
         self.long = long = wall >= SHORT_TASK
         self.waited = self.gil = None
-        if start is not None:
+        if self.probing:
+            self.probing = False
             self.gil = min(wall, _probe.stop(self.gil_mark))
         if start is None and not long:
             self.mark += wall
