@@ -183,12 +183,19 @@ def _pct(value: float | None) -> str:
 
 
 def apps_fidelity(
-    apps: list[str], source: str, executors: list[str], repeats: int, mode: str, out: Path
+    apps: list[str],
+    source: str,
+    executors: list[str],
+    repeats: int,
+    mode: str,
+    out: Path,
+    warm: bool = False,
 ) -> None:
     """Record each app on ``source``; replay on it and on every other executor beside a
     live run there, each replay twice (tasks' wall time copied from the source, and
     rebuilt from CPU and off-CPU time: --contention), alternating; print and save the
-    errors."""
+    errors. With ``warm``, each live run follows an unrecorded run of the app on the same
+    executor in this process (the first run in a process is the slowest)."""
     import csv
 
     out.mkdir(parents=True, exist_ok=True)
@@ -202,6 +209,8 @@ def apps_fidelity(
     for app in apps:
         work = out / f"{stamp}-{app}"
         try:
+            if warm:  # the first run of an app in a process is its slowest: not the source
+                _live(app, source, work / f"{app}-{source}-warm-up.arrow", work)
             recorded = work / f"{app}-{source}-live.arrow"
             live = _live(app, source, recorded, work)
         except Exception as exc:
@@ -212,6 +221,8 @@ def apps_fidelity(
             try:
                 reference = live
                 if executor != source:
+                    if warm:
+                        _live(app, executor, work / f"{app}-{executor}-warm-up.arrow", work)
                     reference = _live(app, executor, work / f"{app}-{executor}-live.arrow", work)
                 for k in range(repeats if executor == source else 1):
                     for contention in times:
@@ -363,6 +374,9 @@ def main() -> None:
     parser.add_argument("--source", default="process", help="--apps: executor that records")
     parser.add_argument("--repeats", type=int, default=3, help="--apps: same-executor replays")
     parser.add_argument("--mode", default="recorded", help="--apps: replay mode")
+    parser.add_argument(
+        "--warm", action="store_true", help="--apps: run each app once before its live run"
+    )
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated DAG shapes")
     parser.add_argument("--repeat", type=int, default=1, help="replays per executor and shape")
     parser.add_argument("--rate-tasks", type=int, default=20_000)
@@ -382,7 +396,7 @@ def main() -> None:
             executors = [e for e in ("process", "thread", "dask", "ray", "parsl")
                          if e in registry.plugins("executor")]  # fmt: skip
         apps_fidelity(args.apps.split(","), args.source, executors, args.repeats, args.mode,
-                      RESULTS)  # fmt: skip
+                      RESULTS, warm=args.warm)  # fmt: skip
         return
     if not args.skip_fidelity:
         fidelity(executors, args.shapes.split(","), args.repeat)
