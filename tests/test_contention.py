@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from fractions import Fraction
 
 import pytest
 
@@ -84,3 +85,19 @@ def test_plan_takes_the_gil_time() -> None:
     rows = [{"task_id": 0, "started": 0.0, "ended": 1.0, "cpu_seconds": 0.5,
              "runqueue_seconds": 0.0, "gil_seconds": 0.25}]  # fmt: skip
     assert build_plan(make_trace(rows), time_scale=2.0).gil == [0.5]
+
+
+def test_result_type_module_is_recorded_and_given_to_the_children() -> None:
+    """A result of a library's type (here fractions.Fraction) records its module, so that
+    a replayed child imports it as unpickling the real object did; core types record
+    none."""
+    recorder = MemoryRecorder()
+    with Engine(build_executor("process", max_processes=1), recorder=recorder) as e:
+        e.wait([e.submit(Fraction, 1, 3), e.submit(sleep, 0.01)])
+    modules = {r.name: r.output_module for r in recorder.records}
+    assert modules == {"Fraction": "fractions", "sleep": None}
+    rows = [
+        {"task_id": 0, "started": 0.0, "ended": 0.1, "output_module": "fractions"},
+        {"task_id": 1, "parents": [0], "started": 0.2, "ended": 0.3},
+    ]
+    assert build_plan(make_trace(rows)).output_modules == ["fractions", None]

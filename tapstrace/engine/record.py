@@ -70,6 +70,7 @@ class TaskRecord(NamedTuple):
     module: str | None = None  # the task function's module (replay imports it)
     runqueue_seconds: float | None = None  # runnable, waiting for a CPU (Linux)
     gil_seconds: float | None = None  # the GIL held by Python code while it ran
+    output_module: str | None = None  # module of the result's type (a library's)
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.

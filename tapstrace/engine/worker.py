@@ -58,6 +58,7 @@ class WorkerReport(NamedTuple):
     output_kind: str | None = None
     runqueue_seconds: float | None = None
     gil_seconds: float | None = None
+    output_module: str | None = None
 
 
 #: The WorkerReport of a call, as a plain tuple, from the call's attributes by name.
@@ -156,6 +157,9 @@ def _forked() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked)
+
+#: Modules of types whose objects need no import to unpickle (not worth recording).
+_CORE_MODULES = frozenset({"builtins", "collections", "numpy", "pyarrow.lib"})
 
 #: Tasks shorter than this count their wall time as CPU time when the CPU clock was not
 #: read at their start (see :class:`_CpuClock`).
@@ -291,14 +295,14 @@ class _CpuClock(threading.local):
         wall = ended - started
         self.long = long = wall >= SHORT_TASK
         self.waited = self.gil = None
-        if self.probing:
-            self.probing = False
-            self.gil = min(wall, _probe.stop(self.gil_mark))
         if start is None and not long:
             self.mark += wall
             return wall
         queued = self.queued
-        cpu = self.read()
+        cpu = self.read()  # first: the probe's bookkeeping is not the task's CPU time
+        if self.probing:
+            self.probing = False
+            self.gil = min(wall, _probe.stop(self.gil_mark))
         self.wall = ended
         used = cpu - (self.mark if start is None else start)
         self.mark = cpu
@@ -351,6 +355,7 @@ class TaskCall:
     output_kind: str | None = None
     runqueue_seconds: float | None = None
     gil_seconds: float | None = None
+    output_module: str | None = None
     #: Runs in the client's process as this very object (see the class docstring).
     local: bool = False
     size_mode: SizeMode = "fast"
@@ -432,6 +437,9 @@ class TaskCall:
             self.output_bytes = self.output_kind = None
         else:
             self.output_bytes, self.output_kind = sizeof(value, mode), kind_of(value)
+            module = type(value).__module__
+            # Unpickling an object of a library's type imports the library where it lands.
+            self.output_module = None if module in _CORE_MODULES else module
         if data is not None:
             t0 = time.perf_counter()
             value, oob_out = data.transform_result(value)

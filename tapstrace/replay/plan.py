@@ -74,6 +74,8 @@ class Plan:
     blocked: list[float | None] = field(default_factory=list)
     #: How long each task's final attempt held the GIL (x time-scale), where recorded.
     gil: list[float | None] = field(default_factory=list)
+    #: Module of each task's result type, where a library's (imported on unpickling).
+    output_modules: list[str | None] = field(default_factory=list)
     output_kinds: list[str | None] = field(default_factory=list)
     #: Module of each source task's function (imported on first use on each worker).
     modules: list[str | None] = field(default_factory=list)
@@ -266,6 +268,7 @@ def build_plan(
     cpus = rows["cpu_seconds"].to_list()
     queued = rows["runqueue_seconds"].to_list() if contention == "rebuild" else [None] * len(rows)
     gils = rows["gil_seconds"].to_list()
+    out_modules = rows["output_module"].to_list()
     out_kinds = rows["output_kind"].to_list()
     modules = rows["module"].to_list()
     in_kinds = rows["input_kind"].to_list()
@@ -294,6 +297,7 @@ def build_plan(
             plan.blocked.append(max(0.0, d - cpu - wait) * time_scale)
         held = gils[i]
         plan.gil.append(None if held is None else held * time_scale)
+        plan.output_modules.append(out_modules[i])
         plan.output_kinds.append(out_kinds[i])
         plan.modules.append(modules[i])
         plan.external_kinds.append(in_kinds[i])

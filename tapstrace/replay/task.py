@@ -170,7 +170,8 @@ class ReplayTask:
     """
 
     __slots__ = ("attempts", "blocked", "client_pid", "cpu", "duration", "error_type", "failure",
-                 "gil", "mode", "name", "output_bytes", "output_kind", "task_module")  # fmt: skip
+                 "gil", "input_modules", "mode", "name", "output_bytes", "output_kind",
+                 "task_module")  # fmt: skip
 
     def __init__(
         self,
@@ -188,6 +189,7 @@ class ReplayTask:
         module: str | None = None,
         blocked: float | None = None,
         gil: float | None = None,
+        input_modules: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         #: The source task's module: imported on first use in each worker process.
@@ -201,6 +203,9 @@ class ReplayTask:
         self.blocked = blocked
         #: How long the source task held the GIL (see occupy).
         self.gil = gil
+        #: Modules of the types of the source task's inputs (a library's objects, such as
+        #: a scikit-learn model): unpickling them imported them on the worker.
+        self.input_modules = input_modules
         self.output_kind = output_kind
         self.error_type = error_type
         self.attempts = attempts
@@ -213,17 +218,22 @@ class ReplayTask:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
                            self.cpu, self.output_kind, self.error_type, self.attempts,
-                           self.client_pid, self.task_module, self.blocked, self.gil))  # fmt: skip
+                           self.client_pid, self.task_module, self.blocked, self.gil,
+                           self.input_modules))  # fmt: skip
 
     def for_attempt(self, attempt: int) -> ReplayTask:
         """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
         return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
                         self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
-                        self.client_pid, self.task_module, self.blocked, self.gil)  # fmt: skip
+                        self.client_pid, self.task_module, self.blocked, self.gil,
+                        self.input_modules)  # fmt: skip
 
     def __call__(self, *inputs: Any) -> Any:
         if self.task_module is not None and self.task_module not in sys.modules:
             import_module(self.task_module)
+        for module in self.input_modules:
+            if module not in sys.modules:
+                import_module(module)
         if self.attempts:  # this attempt failed in the source
             first = self.attempts[0]
             occupy(first.duration, self.mode, first.cpu)
@@ -253,11 +263,12 @@ def _rebuild(
     module: str | None = None,
     blocked: float | None = None,
     gil: float | None = None,
+    input_modules: tuple[str, ...] = (),
 ) -> ReplayTask:
     return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
                       output_kind=output_kind, error_type=error_type, attempts=attempts,
                       client_pid=client_pid, module=module, blocked=blocked,
-                      gil=gil)  # fmt: skip
+                      gil=gil, input_modules=input_modules)  # fmt: skip
 
 
 def _materialised(data: Any) -> Any:

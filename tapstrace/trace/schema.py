@@ -57,9 +57,10 @@ SCHEMA = pa.schema(
         pa.field("client_cpu_seconds", pa.float64()),
         pa.field("module", pa.string()),
         # 1.3: the task's run-queue wait (contention it met, apart from the CPU it used) and
-        # how long the GIL was held while it ran
+        # how long the GIL was held while it ran; the module of its result's type
         pa.field("runqueue_seconds", pa.float64()),
         pa.field("gil_seconds", pa.float64()),
+        pa.field("output_module", pa.string()),
     ]
 )
 
