@@ -28,6 +28,7 @@ from tapstrace.engine.sizes import SizeMode, args_profile, args_size, kind_of, s
 
 _HOST = socket.gethostname()
 _now = time.time
+_perf = time.perf_counter
 #: CPU time of the calling thread: what the task itself used, not its neighbours in a
 #: thread pool (BLAS threads a task starts are not counted; apps limit them to one).
 _thread_time = time.thread_time
@@ -174,41 +175,80 @@ _SCHEDSTAT = "/proc/thread-self/schedstat"
 _HAS_SCHEDSTAT = os.path.exists(_SCHEDSTAT)
 
 
+try:  # Linux: the voluntary context switches of one thread
+    import resource
+except ImportError:  # pragma: no cover - other systems: the cycle's length decides
+    resource = None  # type: ignore[assignment]
+#: getrusage's "this thread" (Linux), or -1 where there is none.
+_RUSAGE_THREAD: int = getattr(resource, "RUSAGE_THREAD", -1)
+
+
+def _switches() -> int:
+    """Voluntary context switches of the calling thread (getrusage keeps the GIL)."""
+    return resource.getrusage(_RUSAGE_THREAD).ru_nvcsw if _RUSAGE_THREAD != -1 else 0
+
+
 class _GilProbe:
     """How long the GIL was held by other threads while tasks ran in this process.
 
-    A daemon thread, awake only while a task runs, sleeps 1 ms at a time: when it wakes
-    the GIL at once, the task released it (numpy kernels, I/O, sleeps); when it has to
-    wait (up to the interpreter's switch interval, 5 ms), a thread held it (Python code).
-    ``held`` adds up the cycles that waited, so a task's GIL time is the difference of
-    two readings: exact to a cycle where a process runs one task at a time (process
-    pools, Parsl, Ray), the whole process's where it runs several (a thread pool, a Dask
-    worker's own threads). A loaded machine's run-queue waits delay the probe too.
+    A daemon thread, awake only while a task runs, sleeps 1 ms at a time and asks,
+    each time it wakes, whether it had to block for the GIL: on Linux, whether its
+    thread was switched out a second time in the cycle (a voluntary context switch:
+    the wait on the GIL; a run-queue wait on a loaded machine is involuntary and does
+    not count); elsewhere, whether the cycle lasted past :attr:`LATE`. A cycle that
+    blocked counts whole as held. So the GIL's share is sampled at the probe's wake-ups,
+    whatever the code holding it does: a Python loop that holds it for the interpreter's
+    switch interval (5 ms) and code that holds it almost always but lets it go for an
+    instant at every I/O buffer refill or small numpy call are both seen as holding it
+    (the second was missed when only long waits counted). A reading includes the
+    cycle under way when it has already blocked (a task that ends while the probe waits
+    for the GIL), and the wake-up when a task starts, so short tasks lose no cycle.
+
+    ``held`` is cumulative, so a task's GIL time is the difference of two readings:
+    exact to a cycle where a process runs one task at a time (process pools, Parsl,
+    Ray), the whole process's where it runs several (a thread pool, a Dask worker's own
+    threads).
     """
 
-    #: A cycle longer than this (1 ms asked) waited for the GIL.
+    #: The probe sleeps this long (seconds) per cycle.
+    NAP = 0.001
+    #: A wake-up or an unfinished cycle longer than this (past its nap) waits for the GIL.
     LATE = 0.0015
 
     def __init__(self) -> None:
         self.held = 0.0
         self.active = 0
+        #: When the probe's current cycle began (0: idle); a wake-up's cycle begins at
+        #: the task start that wakes it.
+        self.begin = 0.0
         self._lock = threading.Lock()
         self._awake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
+
+    def reading(self, now: float) -> float:
+        """GIL time so far: the counted cycles, plus the current one if it is late."""
+        begin = self.begin
+        if begin and now - begin > self.LATE:
+            return self.held + (now - begin)
+        return self.held
 
     def start(self) -> float:
         """A task starts: wake the probe; the reading to give :meth:`stop`."""
         with self._lock:
             if self._thread is None or self._pid != _pid:  # a forked child starts its own
                 self._pid = _pid
+                self.begin = 0.0
                 self._thread = threading.Thread(
                     target=self._run, name="tapstrace-gil-probe", daemon=True
                 )
                 self._thread.start()
+            now = _perf()
+            if self.active == 0 and not self.begin:
+                self.begin = now
             self.active += 1
             self._awake.set()
-            return self.held
+            return self.reading(now)
 
     def stop(self, mark: float) -> float:
         """A task ended: the GIL time since ``mark``."""
@@ -217,18 +257,27 @@ class _GilProbe:
             if self.active <= 0:
                 self.active = 0
                 self._awake.clear()
-            return self.held - mark
+            return max(0.0, self.reading(_perf()) - mark)
 
     def _run(self) -> None:
-        clock, nap, awake = time.perf_counter, time.sleep, self._awake
-        late = self.LATE
+        clock, nap, awake, switches = _perf, time.sleep, self._awake, _switches
+        late, length, by_switches = self.LATE, self.NAP, _RUSAGE_THREAD != -1
         while True:
-            awake.wait()
-            begin = clock()
-            nap(0.001)
-            took = clock() - begin
-            if took > late:
-                self.held += took
+            if not awake.is_set():
+                self.begin = 0.0
+                awake.wait()
+                # Woken by a task's start: the time it took to get the GIL back.
+                now = clock()
+                begin = self.begin or now
+                if now - begin > late - length:
+                    self.held += now - begin
+            before = switches()
+            begin = self.begin = clock()
+            nap(length)
+            now = clock()
+            if (switches() - before >= 2) if by_switches else (now - begin > late):
+                self.held += now - begin
+            self.begin = now
 
 
 _probe = _GilProbe()
