@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from tapstrace.engine import DependencyError, Engine, MemoryRecorder, Status, TaskFuture
+from tapstrace.engine.adapter import Launched, Outcome
+from tapstrace.engine.executor import Executor
 from tests.conftest import build_executor
 from tests.tasks import Flaky, add, die, fail, identity, sleep, total
 
@@ -226,3 +230,43 @@ def test_cpu_time_of_short_and_long_tasks_on_one_thread() -> None:
     napped, spun = records[nap.task_id].cpu_seconds, records[spin.task_id].cpu_seconds
     assert napped < 0.01
     assert spun > 2 * napped + 0.001  # spins for its wall time: CPU as the machine allows
+
+
+class _CancelsChildren(Executor):
+    """A native executor that, like Dask, cancels a task's children together with it,
+    reporting them cancelled before ``cancel`` returns (before the engine has recorded
+    the parent)."""
+
+    native_dependencies = True
+
+    def __init__(self) -> None:
+        self.children: dict[int, list[Launched]] = {}
+
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        for parent in parents:
+            self.children.setdefault(parent, []).append(task)
+        return task.task_id  # the handle: nothing runs until cancelled
+
+    def cancel(self, handle: Any) -> bool:
+        for child in self.children.pop(handle, []):
+            child.settle(Outcome.CANCELLED, None)
+        return True
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_child_cancelled_by_the_framework_with_its_parent_fails_on_the_parent() -> None:
+    """The framework reports the child cancelled while the engine is still cancelling
+    its parent: the child is recorded as failed on its cancelled parent, not cancelled."""
+    recorder = MemoryRecorder()
+    engine = Engine(_CancelsChildren(), recorder=recorder)
+    parent = engine.submit(identity, 1)
+    child = engine.submit(add, parent, 1)
+    assert parent.cancel()
+    with pytest.raises(DependencyError) as info:
+        child.result(5)
+    assert info.value.parent_id == parent.task_id
+    engine.shutdown()
+    statuses = {r.task_id: r.status for r in recorder.records}
+    assert statuses == {parent.task_id: Status.CANCELLED, child.task_id: Status.DEPENDENCY_FAILED}

@@ -549,6 +549,10 @@ class Engine:
                 parent_id, reason = self._failed_parent(task)
                 if parent_id is not None:
                     self._dependency_failed(task, parent_id, reason, received)
+                elif outcome is Outcome.CANCELLED and (pending := self._pending_parent(task)):
+                    # Cancelling a parent, the framework (Dask) cancels its children
+                    # before the engine has recorded the parent: decide once it has.
+                    pending.add_done_callback(lambda _: self._settle(task, outcome, detail))
                 elif outcome is Outcome.CANCELLED:
                     self._complete(task, _CANCELLED, received, NO_REPORT, error=_CANCELLED_BY)
                 else:
@@ -563,6 +567,15 @@ class Engine:
                 exception=exc,
             )
             raise
+
+    @staticmethod
+    def _pending_parent(task: Task) -> TaskFuture | None:
+        """A native task's parent that has not ended, if any."""
+        if task.native:
+            for parent in task.parent_futures:
+                if not parent.done():
+                    return parent
+        return None
 
     def _failed_parent(self, task: Task) -> tuple[int | None, str]:
         """A native task's parent that failed or was cancelled, if any."""
