@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,9 @@ def test_worker_records_cpu_time_and_payload_kinds(
 def test_kind_of() -> None:
     assert kind_of(b"x") == kind_of("text") == "bytes"
     assert kind_of(np.ones(3)) == kind_of([np.ones(2), np.ones(2)]) == "array"
-    assert kind_of({"a": 1.0}) == kind_of(3) == kind_of([b"x", 1]) == "object"
+    assert kind_of(3) == kind_of([b"x", 1]) == kind_of({"a": [1.0]}) == "object"
+    assert kind_of({"a": 1.0}) == kind_of(Counter("words")) == kind_of({}) == "mapping"
+    assert kind_of({"a": np.ones(2)}) == "array"
     assert kind_of(None) == "none"
 
 

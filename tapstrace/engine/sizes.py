@@ -60,7 +60,7 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
         return 8
     if kind is memoryview:
         return int(obj.nbytes)
-    if kind is dict:
+    if kind is dict or isinstance(obj, dict):  # Counter, OrderedDict, defaultdict too
         n = len(obj)
         pairs = obj.items() if n <= SAMPLE else itertools.islice(obj.items(), SAMPLE)
         total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in pairs)
@@ -84,16 +84,19 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
 
 #: Coarse payload kinds (schema 1.2 ``input_kind``/``output_kind``): they (de)serialise
 #: at very different costs per byte, so replay makes payloads of the recorded kind.
-PayloadKind = Literal["bytes", "array", "object", "none"]
+PayloadKind = Literal["bytes", "array", "mapping", "object", "none"]
 _BYTES = (bytes, bytearray, memoryview, str)
 _PEEK = 8
+#: Values that make a dict a ``mapping`` payload (word counts, JSON-like records).
+_SMALL_LEAVES = (*_SCALARS, str)
 
 
 def kind_of(obj: Any) -> PayloadKind:
     """The coarse kind of a payload: ``bytes`` (bytes-like and text), ``array`` (anything
-    with an integer ``nbytes``: numpy, Arrow), ``none`` or ``object`` (other Python
-    objects). A container takes the kind of its first items when they all share one
-    bytes or array kind (a list of tiles is an array payload)."""
+    with an integer ``nbytes``: numpy, Arrow), ``mapping`` (a dict, or a dict subclass
+    such as Counter, of scalars and strings: many small keyed objects), ``none`` or
+    ``object`` (other Python objects). A container takes the kind of its first items
+    when they all share one bytes or array kind (a list of tiles is an array payload)."""
     kind = type(obj)
     if obj is None:
         return "none"
@@ -101,6 +104,10 @@ def kind_of(obj: Any) -> PayloadKind:
         return "bytes"
     if kind in _SCALARS:
         return "object"
+    if isinstance(obj, dict) and all(
+        type(value) in _SMALL_LEAVES for value in itertools.islice(obj.values(), _PEEK)
+    ):
+        return "mapping"
     items = children(obj)
     if items is not None:
         kinds = {kind_of(item) for item in itertools.islice(items, _PEEK)}

@@ -125,11 +125,15 @@ def payload(nbytes: int, kind: str | None) -> Any:
     """A payload of about ``nbytes`` (as the engine measures sizes) of a recorded kind:
     ``array`` a float64 numpy array (arrays cost more than bytes to move through a
     process pool: benchmarks/payload_kinds.py), ``object`` a list of Python floats (many
-    small objects, far dearer to (de)serialise per byte), ``none`` None, else bytes."""
+    small objects, far dearer to (de)serialise per byte), ``mapping`` a dict of 8-character
+    strings to ints (16 bytes an entry as the engine measures it: a word count costs
+    about what a Counter of words does), ``none`` None, else bytes."""
     if kind == "array" and nbytes:
         import numpy as np
 
         return np.ones(max(1, nbytes // 8))
+    if kind == "mapping" and nbytes:
+        return {f"{i:08x}": i for i in range(max(1, nbytes // 16))}
     if kind == "object" and nbytes:
         return [0.5] * max(1, nbytes // 8)
     if kind == "none":
