@@ -5,8 +5,8 @@ function-call rows also need conda-pack. For each round and each kind below, a c
 process starts a manager and local workers (start-up excluded), warms them up, then
 submits a bag of no-op tasks at once and times them until the last result is back:
 
-- ``vine-task``: TaskVine's own PythonTask of a no-op function (pickled by value): the
-  floor of task mode, one Python process per task with nothing of tapstrace in it;
+- ``vine-task``: TaskVine's own PythonTask of a no-op function (pickled by value): one
+  Python process per task with nothing of tapstrace in it;
 - ``vine-call``: TaskVine's own FunctionCall to a library, fork per call: the floor
   of function-call mode;
 - ``task``, ``function-call``: tapstrace's Engine on the taskvine executor in that
@@ -14,18 +14,22 @@ submits a bag of no-op tasks at once and times them until the last result is bac
   ``function-call-direct``: the same with ``exec_mode="direct"`` (calls run in the
   library process itself, not in a fork of it).
 
-With ``--baseline REF`` the two tapstrace kinds also run on the code of git commit REF
+With ``--baseline REF`` the tapstrace kinds also run on the code of git commit REF
 (its tree, imported first on PYTHONPATH by the manager and by the workers' tasks),
 alternating with the working tree in every round, and the ratio current / baseline is
-printed. Medians over the rounds.
+printed. Medians over the rounds. Both trees are byte-compiled first, as pip does on
+install (a task process would otherwise compile tapstrace's modules every time where
+PYTHONDONTWRITEBYTECODE is set); ``--no-compile`` measures them as they are.
 
     python benchmarks/taskvine_tasks.py [--workers 1,2] [--tasks 40] [--calls 200]
         [--rounds 3] [--kinds vine-task,task,vine-call,function-call,...] [--baseline REF]
+        [--no-compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -138,6 +142,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--baseline", help="git commit to compare the tapstrace kinds with")
+    parser.add_argument("--no-compile", action="store_true", help="do not byte-compile")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -154,6 +159,9 @@ def main() -> None:
     print(head + (f"{'baseline':>10}{'(min-max)':>14}{'ratio':>8}" if args.baseline else ""))
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline_tree(args.baseline, Path(tmp)) if args.baseline else None
+        for tree in [] if args.no_compile else filter(None, [ROOT, base]):
+            for folder in ("tapstrace", *LAYOUT.values()):
+                compileall.compile_dir(tree / folder, quiet=1)
         for workers in map(int, args.workers.split(",")):
             for kind in args.kinds.split(","):
                 n = args.calls if "call" in kind else args.tasks
