@@ -2,6 +2,8 @@
 
 For measuring executors themselves: the task does nothing but sleep (or spin the CPU)
 for a drawn duration and return a payload of a drawn size. Deterministic for a seed.
+The task is in tapstrace.apps.synthetic_task (re-exported here), so that workers do not
+import this module's numpy and pydantic to run it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from tapstrace.apps.synthetic_task import synthetic_task
 from tapstrace.engine.engine import Engine
 from tapstrace.engine.future import TaskFuture
 from tapstrace.plugins.config import App, AppConfig
@@ -25,16 +28,6 @@ from tapstrace.replay.task import occupy
 log = logging.getLogger(__name__)
 
 Distribution = Literal["constant", "normal", "exponential", "lognormal"]
-
-
-def synthetic_task(duration: float, mode: str, output_bytes: int, *inputs: Any) -> bytes:
-    """Sleep or spin for ``duration`` seconds, then return ``output_bytes`` zero bytes.
-
-    ``inputs`` are the parents' payloads: received (so the executor moves them) and
-    ignored.
-    """
-    occupy(duration, mode)
-    return bytes(output_bytes)
 
 
 def draw(

@@ -2,12 +2,14 @@
 
 A module of its own that imports nothing: a worker that unpickles the function by
 reference loads only this and the task wrapper, not the plugin (pydantic, the registry),
-which matters where every task starts a new Python process (TaskVine's PythonTask).
+which matters where every task starts a new Python process (TaskVine's task mode, whose
+process runs :func:`run_file`).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,28 @@ def run_task(call: Callable[[], Any], /) -> Any:
         return call()
     except Exception as failure:
         return failure
+
+
+def run_file(source: str, target: str) -> None:
+    """TaskVine's task mode: run the task call pickled in file ``source`` and pickle what
+    :func:`run_task` returns into file ``target``.
+
+    The call was pickled by cloudpickle, whose output the standard pickle reads: a task
+    process imports cloudpickle (20 ms) only when the call holds something pickled by
+    value (a lambda, a function of ``__main__``), and a result only cloudpickle can
+    pickle is pickled by it.
+    """
+    with open(source, "rb") as file:
+        call = pickle.load(file)
+    result = run_task(call)
+    try:
+        data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        import cloudpickle
+
+        data = cloudpickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+    with open(target, "wb") as file:
+        file.write(data)
 
 
 def host_pid() -> str:

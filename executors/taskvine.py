@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import queue
 import shutil
 import signal
@@ -40,7 +41,7 @@ from tapstrace.engine.adapter import Launched, Outcome, settle_error
 from tapstrace.engine.executor import Executor
 from tapstrace.engine.worker import TaskFailed, TaskResult, WorkerReport
 from tapstrace.errors import UserError
-from tapstrace.executors.remote_call import run_task
+from tapstrace.executors.remote_call import run_file, run_task
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
 
@@ -50,6 +51,14 @@ INSTALL = "conda install -c conda-forge ndcctools"
 LIBRARY = "tapstrace"
 #: Longest time (s) one Manager.wait call blocks; TaskVine counts whole seconds.
 WAIT_SECONDS = 1
+#: Task mode's command: a new Python (the worker's python3, or that of a poncho
+#: environment, as in TaskVine's PythonTask) runs the call in file ``call`` and writes
+#: its outcome to file ``result``, with the standard pickle (run_file).
+TASK_COMMAND = (
+    "${PONCHO_PREFIX:+${PONCHO_PREFIX}/bin/}python3 -c "
+    f"'import sys; from {run_file.__module__} import {run_file.__name__}; "
+    f"{run_file.__name__}(*sys.argv[1:])' call result"
+)
 
 
 class TaskVineError(UserError):
@@ -105,7 +114,7 @@ class TaskVineConfig(ExecutorConfig):
     )
     mode: Literal["task", "function-call"] = Field(
         "task",
-        description="task: each task is a PythonTask (a new Python process on the worker); "
+        description="task: each task is a new Python process on the worker; "
         "function-call: serverless, each task is a FunctionCall to a library that stays "
         "loaded on every worker.",
     )
@@ -155,6 +164,15 @@ def _with_worker(report: tuple[Any, ...], worker: str | None) -> tuple[Any, ...]
     return tuple(WorkerReport._make(report)._replace(worker_id=worker))
 
 
+def _unpickle(buffer: Any) -> Any:
+    """What a task-mode task wrote to its result buffer (run_file), or the error reading
+    it (reported as the task's loss)."""
+    try:
+        return pickle.loads(buffer.contents())
+    except Exception as exc:
+        return exc
+
+
 def _exited(pid: int) -> bool:
     """Whether the child ``pid`` has exited, without reaping it (its id stays reserved)."""
     info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -196,8 +214,9 @@ class TaskVineExecutor(Executor):
         self._factory: Any = None
         #: Launched tasks not settled yet, by id(task) (under the lock).
         self._open: dict[int, Launched] = {}
-        #: Tasks out in TaskVine, by TaskVine's task id (manager thread only).
-        self._pending: dict[int, tuple[Launched, Any]] = {}
+        #: Tasks out in TaskVine, by TaskVine's task id (manager thread only): the task,
+        #: TaskVine's task and, in task mode, its call and result buffers.
+        self._pending: dict[int, tuple[Launched, Any, tuple[Any, Any] | None]] = {}
         self._vine_ids: dict[int, int] = {}  # id(task) -> TaskVine's task id
         self._requests: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -461,7 +480,7 @@ class TaskVineExecutor(Executor):
                 elif kind == "stop":
                     stop = True
                     if item[1]:
-                        for task, _ in list(self._pending.values()):
+                        for task, _, _ in list(self._pending.values()):
                             self._settle(task, Outcome.CANCELLED, None)
                             self._cancel_now(task)
                 item = self._requests.get_nowait()
@@ -472,40 +491,60 @@ class TaskVineExecutor(Executor):
     def _submit_now(self, task: Launched) -> None:
         if id(task) not in self._open:  # cancelled before it reached the manager
             return
+        buffers = None
         try:
             if self.config.mode == "function-call":
                 vine_task = self.vine.FunctionCall(LIBRARY, run_task.__name__, task)
             else:
-                vine_task = self.vine.PythonTask(run_task, task)
+                vine_task, buffers = self._process_task(task)
             vine_task.set_cores(self.config.cores_per_task)
             vine_id = int(self.manager.submit(vine_task))
         except Exception as exc:
+            self._release(buffers)
             self._settle(task, Outcome.LOST, exc)
             return
-        self._pending[vine_id] = (task, vine_task)
+        self._pending[vine_id] = (task, vine_task, buffers)
         self._vine_ids[id(task)] = vine_id
+
+    def _process_task(self, task: Launched) -> tuple[Any, tuple[Any, Any]]:
+        """Task mode: a Task running TASK_COMMAND, its call and its result in buffers.
+
+        Not TaskVine's PythonTask, whose process imports cloudpickle (20 ms) for every
+        task and whose call and result go through files in the manager's staging
+        directory: here the call is pickled by cloudpickle (functions of ``__main__``
+        travel by value) into memory, and the worker's process reads it with the
+        standard pickle.
+        """
+        import cloudpickle  # a dependency of ndcctools.taskvine
+
+        call = self.manager.declare_buffer(cloudpickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+        result = self.manager.declare_buffer()
+        vine_task = self.vine.Task(TASK_COMMAND)
+        vine_task.add_input(call, "call")
+        vine_task.add_output(result, "result")
+        return vine_task, (call, result)
 
     def _cancel_now(self, task: Launched) -> None:
         vine_id = self._vine_ids.pop(id(task), None)
         if vine_id is None or vine_id not in self._pending:
             return
-        _, vine_task = self._pending.pop(vine_id)
+        _, vine_task, buffers = self._pending.pop(vine_id)
         with contextlib.suppress(Exception):
             self.manager.cancel_by_task_id(vine_id)
-        self._discard(vine_task)
+        self._discard(vine_task, buffers)
 
     def _complete(self, vine_task: Any) -> None:
         entry = self._pending.pop(vine_task.id, None)
         if entry is None:  # cancelled meanwhile, or not ours
             self._discard(vine_task)
             return
-        task = entry[0]
+        task, _, buffers = entry
         self._vine_ids.pop(id(task), None)
         try:
-            outcome, detail = self._outcome(task, vine_task)
+            outcome, detail = self._outcome(task, vine_task, buffers)
         except Exception as exc:  # never leave a task unsettled
             outcome, detail = Outcome.LOST, exc
-        self._discard(vine_task)
+        self._discard(vine_task, buffers)
         if outcome is None:
             with self._lock:
                 known = self._open.pop(id(task), None) is not None
@@ -514,7 +553,9 @@ class TaskVineExecutor(Executor):
         else:
             self._settle(task, outcome, detail)
 
-    def _outcome(self, task: Launched, vine_task: Any) -> tuple[Outcome | None, Any]:
+    def _outcome(
+        self, task: Launched, vine_task: Any, buffers: tuple[Any, Any] | None
+    ) -> tuple[Outcome | None, Any]:
         """The outcome of a finished TaskVine task (None: an error to classify)."""
         worker = vine_task.addrport or None
         if not vine_task.successful():
@@ -524,7 +565,7 @@ class TaskVineExecutor(Executor):
                 f"TaskVine task {vine_task.id} on {worker or 'no worker'} ended with "
                 f"{vine_task.result!r}, exit code {vine_task.exit_code}{last}"
             )
-        value = vine_task.output
+        value = vine_task.output if buffers is None else _unpickle(buffers[1])
         if isinstance(value, TaskResult):
             return Outcome.VALUE, TaskResult(value.value, _with_worker(value.report, worker))
         if isinstance(value, TaskFailed):
@@ -536,8 +577,18 @@ class TaskVineExecutor(Executor):
             f"TaskVine task {vine_task.id} on {worker} returned no result: {str(value)[:300]}"
         )
 
-    def _discard(self, task: Any) -> None:
-        """Delete a finished task's output file from the manager's staging directory."""
+    def _release(self, buffers: tuple[Any, Any] | None) -> None:
+        """Free a task-mode task's call and result buffers."""
+        for buffer in buffers or ():
+            with contextlib.suppress(Exception):
+                self.manager.undeclare_file(buffer)
+
+    def _discard(self, task: Any, buffers: tuple[Any, Any] | None = None) -> None:
+        """Free a finished task's buffers, or delete its output file (a function call's)
+        from the manager's staging directory."""
+        if buffers is not None:
+            self._release(buffers)
+            return
         output = getattr(task, "output_file", None)
         if not output:
             return

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,6 +84,18 @@ def test_failure(vine_engine: tuple[Engine, MemoryRecorder]) -> None:
 
 def test_payload(vine_engine: tuple[Engine, MemoryRecorder]) -> None:
     checks.check_payload(*vine_engine)
+
+
+def test_closure_by_value(vine_engine: tuple[Engine, MemoryRecorder]) -> None:
+    """A closure travels by value (cloudpickle) and may return one: in task mode the
+    task's process reads it with the standard pickle, which imports cloudpickle for it."""
+    engine, _ = vine_engine
+    offset = 5
+
+    def make_adder(x: int) -> Any:
+        return lambda y: x + y + offset
+
+    assert engine.submit(make_adder, 1).result(timeout=120)(2) == 8
 
 
 def test_every_task_recorded_when_only_the_last_result_is_read(
