@@ -60,7 +60,7 @@ def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
         return 8
     if kind is memoryview:
         return int(obj.nbytes)
-    if kind is dict or isinstance(obj, dict):  # Counter, OrderedDict, defaultdict too
+    if kind is dict or issubclass(kind, dict):  # Counter, OrderedDict, defaultdict too
         n = len(obj)
         pairs = obj.items() if n <= SAMPLE else itertools.islice(obj.items(), SAMPLE)
         total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in pairs)
@@ -104,7 +104,8 @@ def kind_of(obj: Any) -> PayloadKind:
         return "bytes"
     if kind in _SCALARS:
         return "object"
-    if isinstance(obj, dict) and all(
+    # issubclass of the real type: isinstance would ask a lazy proxy for its __class__.
+    if issubclass(kind, dict) and all(
         type(value) in _SMALL_LEAVES for value in itertools.islice(obj.values(), _PEEK)
     ):
         return "mapping"

@@ -3,8 +3,9 @@
 Records are appended as zstd-compressed record batches to an Arrow IPC *stream* at the
 trace's final path, so a process killed mid-run leaves a readable partial trace. The
 stream starts with the schema and its run metadata, written (with an empty batch) when
-the writer is made: a run killed before its first record leaves a valid, empty partial
-trace that still says what ran, never a 0-byte file. ``close`` rewrites the stream as an
+the writer is made, under a temporary name that is then linked to the trace's path: a
+run killed before its first record leaves a valid, empty partial trace that still says
+what ran, never a 0-byte file or a header cut short. ``close`` rewrites the stream as an
 Arrow IPC *file* (random access, readable by any Arrow tool) through an atomic rename: at
 every instant the path holds either the partial stream or the complete file.
 
@@ -55,6 +56,11 @@ class TraceWriter:
         overwrite: replace an existing file instead of refusing.
     """
 
+    def _header(self, sink: Any) -> None:
+        self._stream = pa.ipc.new_stream(sink, self.schema, options=_OPTIONS)
+        self._stream.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+        sink.flush()
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -70,14 +76,11 @@ class TraceWriter:
         self.flush_interval = flush_interval
         self.max_buffer = max_buffer
         self.rows = 0
-        try:  # exclusive: of two runs given the same path, one gets it, the other an error
-            self._sink = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
-        except FileExistsError:
-            raise TraceError(f"{self.path}: exists already; choose another --trace path") from None
-        self._stream = pa.ipc.new_stream(self._sink, self.schema, options=_OPTIONS)
-        # pyarrow writes the schema with the first batch: write an empty one now.
-        self._stream.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
-        self._sink.flush()
+        # The header (schema, run metadata, an empty batch: pyarrow writes the schema with
+        # the first batch) goes to a file of its own, which then takes the trace's name
+        # at once: a run killed at any instant leaves no trace or a whole header, never
+        # a header cut short. The stream goes on in the same file.
+        self._sink = _create(self.path, overwrite, self._header)
         self._buffer: list[Row] = []
         self._oldest = 0.0  # time.monotonic() when the buffer's first record arrived
         self._lock = threading.Lock()
@@ -181,3 +184,35 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _create(path: Path, overwrite: bool, header: Any) -> Any:
+    """Open ``path`` for writing with ``header(file)`` already in it, atomically: the
+    header is written under a temporary name, which is then linked to ``path`` (an
+    exclusive create: of two runs given the same path, one gets it, the other an error)
+    or, with ``overwrite``, renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    sink = open(tmp, "xb")  # noqa: SIM115 - returned open
+    try:
+        header(sink)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise TraceError(f"{path}: exists already; choose another --trace path") from None
+            except OSError:  # a file system without hard links: a rename, checked first
+                if path.exists():
+                    raise TraceError(
+                        f"{path}: exists already; choose another --trace path"
+                    ) from None
+                os.replace(tmp, path)
+    except BaseException:
+        sink.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)  # linked: the file lives on under its name
+    return sink
