@@ -31,6 +31,10 @@ class PluginConfig(BaseModel, ABC):
 class App(ABC):
     """A runnable application: submits its tasks through the engine."""
 
+    #: When the run started (``time.time()``, before its executor was built), set by the
+    #: runner: a replay starts submitting as long after it as its source client did.
+    run_started: float | None = None
+
     @abstractmethod
     def run(self, engine: Engine, run_dir: Path) -> None:
         """Run to completion; write outputs under ``run_dir``."""

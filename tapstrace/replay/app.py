@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -166,6 +167,12 @@ class ReplayApp(App):
         for module in sorted({m for m in source.plan.modules if m is not None}):
             if not import_module(module):
                 log.info("replay: cannot import %s here; its import cost is not replayed", module)
+        lead, begun = source.plan.lead, self.run_started
+        if lead and begun is not None and (delay := begun + lead - time.time()) > 0:
+            # The source client set up for this long before its first submission, while
+            # its executor started (Parsl's workers take seconds): so does the replay's.
+            log.info("replay: the source client's set-up, %.3f s, before submitting", delay)
+            time.sleep(delay)
         if c.warmup:
             run_warmup(engine, source.plan, c.mode)
         outcome = submit_plan(engine, source.plan, mode=c.mode, max_in_flight=c.max_in_flight)

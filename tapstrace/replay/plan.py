@@ -20,6 +20,7 @@ import bisect
 import copy
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,6 +103,10 @@ class Plan:
     #: Makespan of the planned tasks in the source (first submitted -> last result),
     #: or the makespan the source states when it has no client times (WfFormat).
     source_makespan: float | None = None
+    #: How long after its run started the source client submitted its first task (the
+    #: executor's start-up, the client's set-up: generating or loading input) x the
+    #: client-time scale; None where the trace does not say when its run started.
+    lead: float | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -327,7 +332,23 @@ def build_plan(
         ).iter_rows()
     ]
     plan.source_makespan = _makespan(trace, rows, selected, plan.skipped == 0)
+    plan.lead = _lead(trace, client_scale)
     return plan
+
+
+def _lead(trace: Trace, scale: float) -> float | None:
+    """The source run's start to its first submission (x ``scale``), if both are known."""
+    started = trace.metadata.get("started_at")
+    first = trace.tasks["submitted"].min() if trace.tasks.height else None
+    if not isinstance(started, str) or not isinstance(first, datetime):
+        return None
+    try:
+        begun = datetime.fromisoformat(started)
+    except ValueError:
+        return None
+    if begun.tzinfo is None or first.tzinfo is None:
+        return None
+    return max(0.0, (first - begun).total_seconds()) * scale
 
 
 def _makespan(trace: Trace, rows: pl.DataFrame, selected: list[int], whole: bool) -> float | None:

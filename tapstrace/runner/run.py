@@ -199,6 +199,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
 
         engine.add_listener(count)
         app = spec.app.build()
+        app.run_started = started
         finished = False
         try:
             with monitor(engine) if monitor else contextlib.nullcontext():

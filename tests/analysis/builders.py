@@ -7,6 +7,7 @@ Times are given in seconds after T0 and stored as the trace schema stores them
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,11 @@ def write_trace(
     executor: str | None = "thread",
     workers: int | None = 2,
     client: bool = False,
+    started_at: float | None = None,
 ) -> Trace:
     """Write ``rows`` as a trace file at ``path`` and read it back; with ``client``, the
-    file says schema 1.2 (the client's columns hold what the rows give, else nulls)."""
+    file says schema 1.2 (the client's columns hold what the rows give, else nulls).
+    ``started_at``: when the run started, in seconds after T0."""
     fields = list(SCHEMA)
     columns: dict[str, list[Any]] = {f.name: [] for f in fields}
     for given in rows:
@@ -78,6 +81,8 @@ def write_trace(
         run["executor"] = {"name": executor, "params": {}}
     if workers is not None:
         run["workers"] = workers
+    if started_at is not None:
+        run["started_at"] = datetime.fromtimestamp(T0 + started_at, UTC).isoformat()
     metadata = {KEY_RUN: json.dumps(run).encode()}
     if client:
         metadata[KEY_SCHEMA_VERSION] = b"1.2"

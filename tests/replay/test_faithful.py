@@ -3,6 +3,7 @@ as their kind, retries as retries; real apps record the control edges they made.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tapstrace.replay.plan import build_plan
 from tapstrace.replay.submit import submit_plan
 from tapstrace.runner.run import execute
 from tapstrace.trace.reader import Trace, read_trace
+from tests.analysis.builders import row, write_trace
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace, record_run
 
@@ -63,6 +65,27 @@ def test_replay_reenacts_the_client(tmp_path: Path) -> None:
     assert zero.makespan_s < kept.makespan_s - 0.4  # and only there
     # the replay's client waited on the same sets as the source's
     assert _control_by_source(tmp_path / "keep.arrow") == _control_by_source(source)
+
+
+def test_replay_submits_as_long_after_its_start_as_the_source_client(tmp_path: Path) -> None:
+    """The source client set up for 1.5 s before its first submission (its executor
+    started meanwhile): the replay's client does too, outside the makespan, unless the
+    client's time is zeroed."""
+    rows = [row(i, (0.0, 0.0, 0.0, 0.0, 0.01, 0.01), name="f") for i in range(2)]
+    source = tmp_path / "source.arrow"
+    write_trace(source, rows, started_at=-1.5)
+    assert build_plan(read_trace(source)).lead == pytest.approx(1.5)
+    assert build_plan(read_trace(source), time_scale=2.0).lead == pytest.approx(3.0)
+    assert build_plan(read_trace(source), client_time="zero").lead == 0
+    for client_time, at_least, below in (("keep", 1.5, None), ("zero", 0.0, 1.5)):
+        path = tmp_path / f"{client_time}.arrow"
+        result = replay(source, "thread", {"max_threads": 1}, trace_path=path,
+                        runs_dir=tmp_path / "runs", client_time=client_time)  # fmt: skip
+        replayed = read_trace(path)
+        begun = datetime.fromisoformat(replayed.metadata["started_at"])
+        lead = (replayed.tasks["submitted"].min() - begun).total_seconds()
+        assert lead >= at_least and (below is None or lead < below)
+        assert result.makespan_s is not None and result.makespan_s < 1.0
 
 
 def _failing_rows() -> list[dict[str, Any]]:
