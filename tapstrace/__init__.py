@@ -6,9 +6,9 @@ never pay for polars, pyarrow or the CLI.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tapstrace.lazy import lazy_attributes
 from tapstrace.version import TRACE_SCHEMA_VERSION, __version__
 
 if TYPE_CHECKING:
@@ -37,7 +37,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tapstrace' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -7,8 +7,9 @@ which makes Python import this package first, and must not pay for the client's 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tapstrace.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tapstrace.engine.adapter import Outcome
@@ -47,7 +48,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tapstrace.engine' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
