@@ -14,7 +14,7 @@ import pytest
 from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.engine.worker import _HAS_SCHEDSTAT
 from tapstrace.replay.plan import build_plan
-from tapstrace.replay.task import burn, occupy
+from tapstrace.replay.task import ReplayTask, burn, occupy, payload
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace
 from tests.tasks import sleep
@@ -67,6 +67,22 @@ def test_rebuilt_task_uses_its_cpu_time_and_sleeps_its_off_cpu_time() -> None:
     wall = time.perf_counter()
     occupy(0.3, "recorded", cpu=0.1)  # no run-queue wait recorded: the source wall time
     assert time.perf_counter() - wall >= 0.3
+
+
+def test_rebuilt_task_counts_making_its_result_in_its_cpu_time() -> None:
+    """The source task's CPU time included making its result: a rebuilt task that makes
+    a large payload uses about its recorded CPU time in all, not that plus the payload."""
+    size, kind = 8_000_000, "mapping"  # half a million dict entries: a steady cost
+    start = time.thread_time()
+    payload(size, kind)
+    making = time.thread_time() - start
+    assert making > 0.02
+    task = ReplayTask("t", 5.0, "recorded", size, cpu=0.3, output_kind=kind, blocked=0.0)
+    start = time.thread_time()
+    result = task()
+    used = time.thread_time() - start
+    assert len(result) == size // 16
+    assert 0.3 <= used < 0.3 + 0.5 * making, (used, making)
 
 
 def test_gil_time_tells_python_code_from_code_that_releases_the_gil() -> None:
