@@ -212,7 +212,9 @@ class _GilProbe:
 
     #: The probe sleeps this long (seconds) per cycle.
     NAP = 0.001
-    #: A wake-up or an unfinished cycle longer than this (past its nap) waits for the GIL.
+    #: A cycle still under way after this long has waited for the GIL (and, where
+    #: context switches cannot be read, so has any cycle this long); a wake-up from idle
+    #: has when it took longer than this less the nap.
     LATE = 0.0015
 
     def __init__(self) -> None:

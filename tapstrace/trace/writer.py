@@ -56,11 +56,6 @@ class TraceWriter:
         overwrite: replace an existing file instead of refusing.
     """
 
-    def _header(self, sink: Any) -> None:
-        self._stream = pa.ipc.new_stream(sink, self.schema, options=_OPTIONS)
-        self._stream.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
-        sink.flush()
-
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -80,7 +75,18 @@ class TraceWriter:
         # the first batch) goes to a file of its own, which then takes the trace's name
         # at once: a run killed at any instant leaves no trace or a whole header, never
         # a header cut short. The stream goes on in the same file.
-        self._sink = _create(self.path, overwrite, self._header)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}-{threading.get_ident()}")
+        self._sink = open(tmp, "xb")  # noqa: SIM115 - the stream's, closed by close()
+        try:
+            self._stream = pa.ipc.new_stream(self._sink, self.schema, options=_OPTIONS)
+            self._stream.write_batch(pa.RecordBatch.from_pylist([], schema=self.schema))
+            self._sink.flush()
+            _publish(tmp, self.path, overwrite)
+        except BaseException:
+            self._sink.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         self._buffer: list[Row] = []
         self._oldest = 0.0  # time.monotonic() when the buffer's first record arrived
         self._lock = threading.Lock()
@@ -186,33 +192,23 @@ class TraceWriter:
         self.close()
 
 
-def _create(path: Path, overwrite: bool, header: Any) -> Any:
-    """Open ``path`` for writing with ``header(file)`` already in it, atomically: the
-    header is written under a temporary name, which is then linked to ``path`` (an
-    exclusive create: of two runs given the same path, one gets it, the other an error)
-    or, with ``overwrite``, renamed over it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    sink = open(tmp, "xb")  # noqa: SIM115 - returned open
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Give the file at ``tmp`` the name ``path`` at once: a hard link (an exclusive
+    create: of two runs given the same path, one gets it, the other an error) or, with
+    ``overwrite``, a rename over it. Where the file system has no hard links, a rename
+    after checking that ``path`` is free."""
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    taken = TraceError(f"{path}: exists already; choose another --trace path")
     try:
-        header(sink)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise TraceError(f"{path}: exists already; choose another --trace path") from None
-            except OSError:  # a file system without hard links: a rename, checked first
-                if path.exists():
-                    raise TraceError(
-                        f"{path}: exists already; choose another --trace path"
-                    ) from None
-                os.replace(tmp, path)
-    except BaseException:
-        sink.close()
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        os.unlink(tmp)  # linked: the file lives on under its name
-    return sink
+        os.link(tmp, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError:
+        if path.exists():
+            raise taken from None
+        os.replace(tmp, path)
+        return
+    with contextlib.suppress(OSError):  # linked: the file lives on under its name
+        os.unlink(tmp)
