@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tapstrace.apps.threads import limit_threads
 from tapstrace.engine import Engine, MemoryRecorder, PoolExecutor
 from tapstrace.replay.task import burn
 
@@ -83,7 +84,9 @@ def sgd_steps() -> None:
 
 
 def big_matmul() -> None:
-    """600 x 600 matrix products: numpy's BLAS runs without the GIL."""
+    """600 x 600 matrix products: numpy's BLAS runs without the GIL (on one thread, as
+    the apps run it: BLAS's own threads' CPU time is not the task thread's)."""
+    limit_threads(1, "numpy")
     a = np.random.default_rng(0).random((600, 600))
     for _ in range(6):
         a @ a
@@ -98,6 +101,19 @@ def mixed() -> None:
         hashlib.sha256(_BLOCK)
 
 
+_CALL = bytes(256 * 1024)
+
+
+def interleaved() -> None:
+    """Python lines (0.1 ms) between library calls that let the GIL go (0.15 ms), as
+    moldesign's structure relaxation does between its quantum-chemistry calls."""
+    for _ in range(400):
+        total = 0
+        for i in range(3000):
+            total += i
+        hashlib.sha256(_CALL)
+
+
 KINDS: dict[str, Callable[[], object]] = {
     "loop": python_loop,
     "hashing": hashing,
@@ -106,6 +122,7 @@ KINDS: dict[str, Callable[[], object]] = {
     "sgd": sgd_steps,
     "matmul": big_matmul,
     "mixed": mixed,
+    "interleaved": interleaved,
 }
 
 

@@ -6,4 +6,4 @@ __version__ = "0.1.0"
 
 #: Version of the Arrow trace schema (docs/trace-format.md). Bump the minor number for
 #: added columns or metadata keys, the major number for anything a reader must adapt to.
-TRACE_SCHEMA_VERSION = "1.3"
+TRACE_SCHEMA_VERSION = "1.4"

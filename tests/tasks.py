@@ -49,3 +49,14 @@ class Flaky:
             return "ok"
         open(self.marker, "w").close()
         raise RuntimeError("first attempt fails")
+
+
+def import_from(directory: str, module: str) -> str:
+    """Import ``module`` from ``directory`` inside the task (a first-use import)."""
+    import importlib
+    import sys
+
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    importlib.import_module(module)
+    return module

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from fractions import Fraction
 
@@ -14,7 +15,7 @@ import pytest
 from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.engine.worker import _HAS_SCHEDSTAT
 from tapstrace.replay.plan import build_plan
-from tapstrace.replay.task import ReplayTask, burn, occupy, payload
+from tapstrace.replay.task import ReplayTask, burn, held_off_cpu, occupy, payload
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace
 from tests.tasks import sleep
@@ -142,3 +143,40 @@ def test_result_type_module_is_recorded_and_given_to_the_children() -> None:
         {"task_id": 1, "parents": [0], "started": 0.2, "ended": 0.3},
     ]
     assert build_plan(make_trace(rows)).output_modules == ["fractions", None]
+
+
+def _two_threads_burning(cpu: float, gil: float) -> float:
+    threads = [threading.Thread(target=burn, args=(cpu, gil)) for _ in range(2)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def test_burn_lets_two_threads_interleave_their_gil_shares() -> None:
+    """Two threads each holding the GIL for half their CPU time run side by side, as
+    code alternating Python lines and library calls does (about max(CPU, 2 x GIL)), not
+    one's GIL share after the other's while the first cannot get the GIL back (a share
+    held in one piece: 0.75 of fully serialised). Compared with two threads that hold
+    it throughout, measured side by side."""
+    half = _two_threads_burning(0.3, 0.15)
+    whole = _two_threads_burning(0.3, 0.3)
+    assert half < 0.65 * whole, (half, whole)
+
+
+def test_gil_held_off_cpu_is_spun_holding_the_gil() -> None:
+    """A source task that held the GIL 0.3 s while using 0.05 s of its CPU (a library
+    computing in its own threads under a caller that keeps the GIL) is replayed
+    spinning that time holding the GIL, then sleeping the rest of its off-CPU time."""
+    assert held_off_cpu(0.05, 0.4, 0.3) == pytest.approx(0.25)
+    assert held_off_cpu(0.05, 0.1, 0.3) == pytest.approx(0.1)  # at most its off-CPU time
+    assert held_off_cpu(0.3, 0.4, 0.2) == 0.0
+    assert held_off_cpu(0.3, None, 0.5) == held_off_cpu(0.3, 0.1, None) == 0.0
+    task = ReplayTask("t", 1.0, "recorded", 0, cpu=0.05, blocked=0.4, gil=0.3)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    task()
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    assert 0.29 <= cpu < 0.45
+    assert wall >= 0.45

@@ -71,6 +71,8 @@ class TaskRecord(NamedTuple):
     runqueue_seconds: float | None = None  # runnable, waiting for a CPU (Linux)
     gil_seconds: float | None = None  # the GIL held by Python code while it ran
     output_module: str | None = None  # module of the result's type (a library's)
+    import_seconds: float | None = None  # CPU time of first-use imports in the task
+    imported_modules: tuple[str, ...] | None = None  # the modules they imported
 
 
 #: A record as the engine hands it to recorders: a plain tuple in TaskRecord field order.

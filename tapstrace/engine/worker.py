@@ -24,6 +24,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 from tapstrace.engine.dataflow import replace_call
+from tapstrace.engine.imports import imports
 from tapstrace.engine.sizes import SizeMode, args_profile, args_size, kind_of, sizeof
 
 _HOST = socket.gethostname()
@@ -60,6 +61,8 @@ class WorkerReport(NamedTuple):
     runqueue_seconds: float | None = None
     gil_seconds: float | None = None
     output_module: str | None = None
+    import_seconds: float | None = None
+    imported_modules: tuple[str, ...] | None = None
 
 
 #: The WorkerReport of a call, as a plain tuple, from the call's attributes by name.
@@ -310,6 +313,10 @@ class _CpuClock(threading.local):
         self.gil_mark = 0.0  # the GIL probe's reading at the task's start
         self.probing = False  # the GIL probe was started for the running task
         self.gil: float | None = None  # the last task's GIL time, if measured
+        self.import_mark = 0.0  # this thread's import time at the latest reading
+        self.names_mark = 0  # how many modules it had imported then
+        #: The last task's first-use imports (CPU seconds, outermost modules), if read.
+        self.imported: tuple[float, tuple[str, ...] | None] | None = None
         self.file: io.FileIO | None = None  # this thread's schedstat (closed with it)
         self.file_pid = 0  # the process that opened it (a forked child reopens)
 
@@ -337,6 +344,7 @@ class _CpuClock(threading.local):
             self.probing = self.long
             if self.long:
                 self.gil_mark = _probe.start()
+            self.import_mark, self.names_mark = imports.seconds, len(imports.names)
             self.mark = cpu = self.read()
             return cpu
         return None
@@ -345,7 +353,7 @@ class _CpuClock(threading.local):
         """The task's CPU time (and its run-queue wait in :attr:`waited`)."""
         wall = ended - started
         self.long = long = wall >= SHORT_TASK
-        self.waited = self.gil = None
+        self.waited = self.gil = self.imported = None
         if start is None and not long:
             self.mark += wall
             return wall
@@ -354,12 +362,19 @@ class _CpuClock(threading.local):
         if self.probing:
             self.probing = False
             self.gil = min(wall, _probe.stop(self.gil_mark))
+        state = imports
+        spent = state.seconds - self.import_mark
+        if spent or start is not None:
+            names = state.names
+            self.imported = (spent, tuple(names[self.names_mark :]) if spent else None)
+            self.import_mark, self.names_mark = state.seconds, len(names)
         self.wall = ended
         used = cpu - (self.mark if start is None else start)
         self.mark = cpu
-        if start is None:
-            return max(0.0, min(wall, used))
-        if _HAS_SCHEDSTAT:
+        # A thread uses no more CPU than wall time: Linux updates a running thread's
+        # schedstat CPU time at scheduler ticks, so a reading can lag by part of one.
+        used = max(0.0, min(wall, used))
+        if start is not None and _HAS_SCHEDSTAT:
             self.waited = max(0.0, min(wall - used, self.queued - queued))
         return used
 
@@ -407,6 +422,8 @@ class TaskCall:
     runqueue_seconds: float | None = None
     gil_seconds: float | None = None
     output_module: str | None = None
+    import_seconds: float | None = None
+    imported_modules: tuple[str, ...] | None = None
     #: Runs in the client's process as this very object (see the class docstring).
     local: bool = False
     size_mode: SizeMode = "fast"
@@ -470,6 +487,8 @@ class TaskCall:
             self.ended = ended = _now()
             self.cpu_seconds = clock.end(cpu, started, ended)
             self.runqueue_seconds, self.gil_seconds = clock.waited, clock.gil
+            if clock.imported is not None:
+                self.import_seconds, self.imported_modules = clock.imported
             self.output_bytes = self.output_kind = None
             if data is not None:
                 self.transform_seconds = self.inband_output_bytes = None
@@ -484,6 +503,8 @@ class TaskCall:
         self.ended = ended = _now()
         self.cpu_seconds = clock.end(cpu, started, ended)
         self.runqueue_seconds, self.gil_seconds = clock.waited, clock.gil
+        if clock.imported is not None:
+            self.import_seconds, self.imported_modules = clock.imported
         if mode == "off":
             self.output_bytes = self.output_kind = None
         else:

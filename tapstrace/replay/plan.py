@@ -75,6 +75,11 @@ class Plan:
     blocked: list[float | None] = field(default_factory=list)
     #: How long each task's final attempt held the GIL (x time-scale), where recorded.
     gil: list[float | None] = field(default_factory=list)
+    #: First-use imports: the outermost modules the source tasks of each task's function
+    #: imported (empty: none, or not recorded), and the CPU seconds the task's own
+    #: imports took (x time-scale).
+    imported_modules: list[tuple[str, ...]] = field(default_factory=list)
+    import_cpu: list[float] = field(default_factory=list)
     #: Module of each task's result type, where a library's (imported on unpickling).
     output_modules: list[str | None] = field(default_factory=list)
     output_kinds: list[str | None] = field(default_factory=list)
@@ -199,6 +204,23 @@ def _failure_text(error_type: str | None, message: str | None, status: str) -> s
     return f"the source task ended {status}"
 
 
+def _first_use(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add ``first_use``: the modules any source task of the same function imported on
+    first use. Which task pays for them depends on where tasks land: each replayed task
+    of the function makes sure they are imported (once per worker process, whichever
+    task comes first), and takes its own recorded import time off its own time."""
+    first_use = (
+        rows.select("module", "name", "imported_modules")
+        .explode("imported_modules")
+        .drop_nulls("imported_modules")
+        .group_by("module", "name", maintain_order=True)
+        .agg(pl.col("imported_modules").unique(maintain_order=True).alias("first_use"))
+    )
+    return rows.join(
+        first_use, on=["module", "name"], how="left", nulls_equal=True, maintain_order="left"
+    )
+
+
 def build_plan(
     trace: Trace,
     *,
@@ -217,12 +239,16 @@ def build_plan(
     warm = final_attempts(tasks.filter(pl.col("warmup")))
     rows = final_attempts(tasks.filter(~pl.col("warmup")))
     earlier = _failed_attempts(tasks.filter(~pl.col("warmup")), rows)
-    rows = rows.with_columns(
-        _duration(),
-        _seconds("submitted"),
-        _seconds("received"),
-        _seconds("ended").alias("ended_s"),
-    ).sort("submitted", "task_id", nulls_last=True)
+    rows = (
+        _first_use(rows)
+        .with_columns(
+            _duration(),
+            _seconds("submitted"),
+            _seconds("received"),
+            _seconds("ended").alias("ended_s"),
+        )
+        .sort("submitted", "task_id", nulls_last=True)
+    )
     task_ids: list[int] = rows["task_id"].to_list()
     status: list[str] = rows["status"].to_list()
     duration: list[float | None] = rows["duration"].to_list()
@@ -274,6 +300,12 @@ def build_plan(
     queued = rows["runqueue_seconds"].to_list() if contention == "rebuild" else [None] * len(rows)
     gils = rows["gil_seconds"].to_list()
     out_modules = rows["output_module"].to_list()
+    imported = rows["imported_modules"].to_list()
+    import_cpus = rows["import_seconds"].to_list()
+    shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple per function
+    first_uses = [
+        shared.setdefault(t, t) for t in map(tuple, rows["first_use"].fill_null([]).to_list())
+    ]
     out_kinds = rows["output_kind"].to_list()
     modules = rows["module"].to_list()
     in_kinds = rows["input_kind"].to_list()
@@ -303,6 +335,8 @@ def build_plan(
         held = gils[i]
         plan.gil.append(None if held is None else held * time_scale)
         plan.output_modules.append(out_modules[i])
+        plan.imported_modules.append(first_uses[i])
+        plan.import_cpu.append((import_cpus[i] or 0.0) * time_scale if imported[i] else 0.0)
         plan.output_kinds.append(out_kinds[i])
         plan.modules.append(modules[i])
         plan.external_kinds.append(in_kinds[i])

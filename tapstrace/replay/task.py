@@ -23,12 +23,24 @@ WORKER_DEATHS = frozenset(
 KILL_EXIT_CODE = 70
 
 
+def held_off_cpu(cpu: float | None, blocked: float | None, gil: float | None) -> float:
+    """How long a source task held the GIL while off its CPU: its GIL time beyond its CPU
+    time, at most its off-CPU time. A library that computes in its own threads while the
+    calling thread waits without letting the GIL go does this (AutoDock Vina: 1.3 s of
+    GIL per docking for 0.2 s of the caller's CPU); a replay spins that long holding the
+    GIL, as those threads kept a CPU busy and other Python threads out."""
+    if cpu is None or blocked is None or gil is None:
+        return 0.0
+    return min(blocked, max(0.0, gil - cpu))
+
+
 def occupy(
     duration: float,
     mode: str,
     cpu: float | None = None,
     blocked: float | None = None,
     gil: float | None = None,
+    hold: float = 0.0,
 ) -> None:
     """Take ``duration`` seconds: ``sleep`` (no CPU), ``spin`` (a busy CPU), or
     ``recorded``: use ``cpu`` seconds of CPU (the CPU time the source task used), then
@@ -38,14 +50,15 @@ def occupy(
     source measured its run-queue wait) the task spins until its thread has used ``cpu``
     seconds of CPU, however long the replay's own contention makes that (holding the
     GIL for ``gil`` of them: :func:`burn`), then sleeps ``blocked``: its wall time is
-    rebuilt, not copied. Without it the task spins ``cpu``
-    seconds of wall time and sleeps to ``duration``, the source's wall time.
+    rebuilt, not copied. ``hold`` of ``blocked`` is spun holding the GIL instead (see
+    :func:`held_off_cpu`). Without ``blocked`` the task spins ``cpu`` seconds of wall
+    time and sleeps to ``duration``, the source's wall time.
     """
     if mode == "recorded":
         if blocked is not None and cpu is not None:
-            burn(cpu, gil or 0.0)
-            if blocked > 0:
-                time.sleep(blocked)
+            burn(cpu + hold, min(gil or 0.0, cpu) + hold)
+            if blocked > hold:
+                time.sleep(blocked - hold)
             return
         busy = min(duration, cpu) if cpu is not None else 0.0
         start = time.perf_counter()
@@ -63,29 +76,62 @@ def occupy(
         time.sleep(duration)
 
 
-#: What :func:`burn` hashes: large enough that hashlib releases the GIL (>= 2 KiB), small
-#: enough that the thread checks its CPU clock every few tens of microseconds.
-_BURN_BLOCK = bytes(16 * 1024)
+#: How long one round of :func:`burn` lasts: its GIL share held in Python, the rest in
+#: one hashlib call that lets the GIL go (below the interpreter's 5 ms switch interval,
+#: so two burning threads interleave as code alternating between Python lines and
+#: library calls does).
+BURN_ROUND = 1e-3
+#: What :func:`burn` hashes (zeros: calloc's untouched pages, no memory of its own).
+_BURN_BUFFER: list[memoryview] = []
+#: Bytes hashed per second of CPU time in this process, measured on first use.
+_HASH_RATE: list[float] = []
+
+
+def _hash_rate(view: memoryview) -> float:
+    """SHA-256 throughput of this CPU (best of three 256 KiB hashes)."""
+    if not _HASH_RATE:
+        best, block = 0.0, view[: 256 * 1024]
+        for _ in range(3):
+            start = time.thread_time()
+            hashlib.sha256(block)
+            elapsed = time.thread_time() - start
+            if elapsed > 0:
+                best = max(best, len(block) / elapsed)
+        _HASH_RATE.append(best or 1e9)
+    return _HASH_RATE[0]
 
 
 def burn(cpu: float, gil: float = 0.0) -> None:
     """Use ``cpu`` seconds of this thread's CPU time, however long contention makes
-    that take: the first ``gil`` of them holding the GIL (Python code, as the source
-    task's Python code did), the rest without it (hashing, as numpy kernels run), so
-    tasks replayed in one process (a thread pool, a Dask worker) serialise on the GIL
-    as much as the source's did."""
+    that take, ``gil`` of them holding the GIL: in rounds of :data:`BURN_ROUND`, each a
+    Python loop for the GIL share of the round and one hashlib call (which releases the
+    GIL, as numpy kernels do) for the rest. Tasks replayed in one process (a thread
+    pool, a Dask worker) then serialise on the GIL as much as the source's did, and
+    no more: a share held in one piece, or the free part cut into many short releases,
+    made two replayed threads wait on each other far longer than the real code did
+    (docs/replay.md)."""
+    if not _BURN_BUFFER:
+        _BURN_BUFFER.append(memoryview(bytes(4 * 1024 * 1024)))
+    view = _BURN_BUFFER[0]
+    rate = _hash_rate(view)
     now = time.thread_time
-    start = now()
-    end = start + cpu
-    held = start + min(gil, cpu)
-    while now() < held:
-        pass
-    block = _BURN_BLOCK
-    while now() < end:
-        hashlib.sha256(block)
+    end = now() + cpu
+    share = min(1.0, gil / cpu) if cpu > 0 else 0.0
+    while (left := end - now()) > 0:
+        step = min(BURN_ROUND, left)
+        held = end - left + step * share
+        while now() < held:
+            pass
+        free = int(step * (1.0 - share) * rate)
+        while free > 2047:  # hashlib keeps the GIL for less
+            chunk = min(free, len(view))
+            hashlib.sha256(view[:chunk])
+            free -= chunk
 
 
 _UNIMPORTABLE: set[str] = set()
+#: First-use imports that could not be made here and whose recorded time was spent.
+_SPENT: set[tuple[str, ...]] = set()
 
 
 def import_module(module: str | None) -> bool:
@@ -174,8 +220,8 @@ class ReplayTask:
     """
 
     __slots__ = ("attempts", "blocked", "client_pid", "cpu", "duration", "error_type", "failure",
-                 "gil", "input_modules", "mode", "name", "output_bytes", "output_kind",
-                 "task_module")  # fmt: skip
+                 "gil", "import_cpu", "imports", "input_modules", "mode", "name", "output_bytes",
+                 "output_kind", "task_module")  # fmt: skip
 
     def __init__(
         self,
@@ -194,6 +240,8 @@ class ReplayTask:
         blocked: float | None = None,
         gil: float | None = None,
         input_modules: tuple[str, ...] = (),
+        imports: tuple[str, ...] = (),
+        import_cpu: float = 0.0,
     ) -> None:
         self.name = name
         #: The source task's module: imported on first use in each worker process.
@@ -210,6 +258,10 @@ class ReplayTask:
         #: Modules of the types of the source task's inputs (a library's objects, such as
         #: a scikit-learn model): unpickling them imported them on the worker.
         self.input_modules = input_modules
+        #: Modules the source task imported on first use, and the CPU time that took
+        #: (part of its recorded time): imported here instead (see :meth:`_first_use`).
+        self.imports = imports
+        self.import_cpu = import_cpu
         self.output_kind = output_kind
         self.error_type = error_type
         self.attempts = attempts
@@ -223,14 +275,14 @@ class ReplayTask:
         return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
                            self.cpu, self.output_kind, self.error_type, self.attempts,
                            self.client_pid, self.task_module, self.blocked, self.gil,
-                           self.input_modules))  # fmt: skip
+                           self.input_modules, self.imports, self.import_cpu))  # fmt: skip
 
     def for_attempt(self, attempt: int) -> ReplayTask:
         """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
         return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
                         self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
                         self.client_pid, self.task_module, self.blocked, self.gil,
-                        self.input_modules)  # fmt: skip
+                        self.input_modules, self.imports, self.import_cpu)  # fmt: skip
 
     def __call__(self, *inputs: Any) -> Any:
         if self.task_module is not None and self.task_module not in sys.modules:
@@ -238,23 +290,43 @@ class ReplayTask:
         for module in self.input_modules:
             if module not in sys.modules:
                 import_module(module)
+        duration, cpu, gil = self.duration, self.cpu, self.gil
+        if self.imports:  # imports hold the GIL: their time is off the GIL time too
+            self._first_use()
+            spent = self.import_cpu
+            duration = max(0.0, duration - spent)
+            cpu = None if cpu is None else max(0.0, cpu - spent)
+            gil = None if gil is None else max(0.0, gil - spent)
         if self.attempts:  # this attempt failed in the source
             first = self.attempts[0]
             occupy(first.duration, self.mode, first.cpu)
             self._fail(first.error_type, first.message)
-        cpu = self.cpu
+        hold = held_off_cpu(cpu, self.blocked, gil)
         if self.failure is None and cpu is not None and self.blocked is not None:
             # The source's CPU time includes making its result: so does the rebuilt
             # task's, the payload made first and its cost taken off the burn.
             start = time.thread_time()
             result = payload(self.output_bytes, self.output_kind)
-            occupy(self.duration, self.mode, max(0.0, cpu - (time.thread_time() - start)),
-                   self.blocked, self.gil)  # fmt: skip
+            occupy(duration, self.mode, max(0.0, cpu - (time.thread_time() - start)),
+                   self.blocked, gil, hold)  # fmt: skip
             return result
-        occupy(self.duration, self.mode, cpu, self.blocked, self.gil)
+        occupy(duration, self.mode, cpu, self.blocked, gil, hold)
         if self.failure is not None:
             self._fail(self.error_type, self.failure)
         return payload(self.output_bytes, self.output_kind)
+
+    def _first_use(self) -> None:
+        """Import what the source task imported on first use, as it did: a worker that
+        has them already (a thread pool's second thread) pays nothing, as the real
+        task would not have. Where one cannot be imported here (a trace from another
+        machine), spend the recorded import time instead, once per process."""
+        missing = False
+        for module in self.imports:
+            if module not in sys.modules and not import_module(module):
+                missing = True
+        if missing and self.imports not in _SPENT:
+            _SPENT.add(self.imports)
+            burn(self.import_cpu)
 
     def _fail(self, error_type: str | None, message: str) -> None:
         if error_type in WORKER_DEATHS and os.getpid() != self.client_pid:
@@ -277,11 +349,14 @@ def _rebuild(
     blocked: float | None = None,
     gil: float | None = None,
     input_modules: tuple[str, ...] = (),
+    imports: tuple[str, ...] = (),
+    import_cpu: float = 0.0,
 ) -> ReplayTask:
     return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
                       output_kind=output_kind, error_type=error_type, attempts=attempts,
                       client_pid=client_pid, module=module, blocked=blocked,
-                      gil=gil, input_modules=input_modules)  # fmt: skip
+                      gil=gil, input_modules=input_modules, imports=imports,
+                      import_cpu=import_cpu)  # fmt: skip
 
 
 def _materialised(data: Any) -> Any:

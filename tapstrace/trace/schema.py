@@ -61,6 +61,9 @@ SCHEMA = pa.schema(
         pa.field("runqueue_seconds", pa.float64()),
         pa.field("gil_seconds", pa.float64()),
         pa.field("output_module", pa.string()),
+        # 1.4: the task's first-use imports: their CPU time and the outermost modules
+        pa.field("import_seconds", pa.float64()),
+        pa.field("imported_modules", pa.list_(pa.string())),
     ]
 )
 

@@ -27,6 +27,7 @@ from tests.executors.conftest import (
     wait_no_leftovers,
 )
 from tests.executors.scenarios import run_scenarios
+from tests.reliability.runs import foreground
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("parsl")  # the parsl extra
@@ -161,6 +162,7 @@ def test_interrupted_cli_run_cleans_up_and_keeps_its_trace(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=foreground,
     )  # fmt: skip
     try:
         wait_for_worker_pool(marker, proc)

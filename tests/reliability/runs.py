@@ -3,6 +3,7 @@ test then signals, kills or starves."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,13 @@ def needs(executor: str) -> None:
     """Skip the test where the executor's framework is not installed."""
     if executor in MODULES:
         pytest.importorskip(MODULES[executor])
+
+
+def foreground() -> None:
+    """A ``preexec_fn`` for a run that stands for a terminal's foreground job: SIGINT at
+    its default. A suite started in the background (``make test &``) has it ignored,
+    which its children inherit and a run keeps, as a background job must."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_command(executor: str, tasks: int, in_flight: int, *extra: str) -> list[str]:

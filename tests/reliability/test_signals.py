@@ -16,7 +16,7 @@ import pytest
 
 from tapstrace.trace import read_trace
 from tests.executors.conftest import marked_env, wait_no_leftovers
-from tests.reliability.runs import EXECUTORS, needs, run_command, wait_for_records
+from tests.reliability.runs import EXECUTORS, foreground, needs, run_command, wait_for_records
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +29,7 @@ def test_signal_exit_status_is_128_plus_signal(tmp_path: Path, executor: str, si
     proc = subprocess.Popen(
         run_command(executor, 100000, 4, "-q"), cwd=tmp_path, env=marked_env(marker),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=foreground,
     )  # fmt: skip
     try:
         wait_for_records(tmp_path / "t.arrow", proc)
