@@ -38,6 +38,7 @@ import polars as pl
 
 from tapstrace.errors import TraceError
 from tapstrace.formats.frame import final_attempts
+from tapstrace.predict.kinds import measure_kind_costs
 from tapstrace.predict.model import Distribution, ExecutorModel, WorkerFit
 from tapstrace.trace.reader import Trace
 from tapstrace.version import __version__
@@ -365,6 +366,7 @@ def fit_model(
         on_demand=_on_demand(list(by_workers.values())),
         seconds_per_output_byte=slopes["execution"],
         seconds_per_result_byte=slopes["result"],
+        kind_costs=measure_kind_costs(),
         fits=fits,
         source=source or {"kind": "traces", "traces": [str(t.path) for t in traces]},
         created=datetime.now().astimezone().isoformat(timespec="seconds"),

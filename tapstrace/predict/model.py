@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tapstrace.errors import UserError
+from tapstrace.predict.kinds import KindCost
 
 #: ``format`` of every model file, and the version this code reads and writes.
 FORMAT = "tapstrace-executor-model"
@@ -213,6 +214,10 @@ class ExecutorModel(BaseModel):
             serialising the payload on the worker).
         seconds_per_result_byte: the client's time per byte of a result it receives
             (it takes results one at a time).
+        kind_costs: seconds per byte of making, pickling and unpickling each payload
+            kind (bytes, array, object, mapping) on the machine that fitted the model;
+            the simulator prices what a kind costs beyond bytes (tapstrace.predict.kinds).
+            Empty in models fitted before it was measured: every kind priced as bytes.
         fits: one WorkerFit per calibrated worker count, by workers.
     """
 
@@ -226,6 +231,7 @@ class ExecutorModel(BaseModel):
     on_demand: bool = False
     seconds_per_output_byte: float = Field(0.0, ge=0)
     seconds_per_result_byte: float = Field(0.0, ge=0)
+    kind_costs: dict[str, KindCost] = Field(default_factory=dict)
     fits: list[WorkerFit] = Field(min_length=1)
     #: Where it came from: {"kind": "calibration" | "traces", "traces": [...], ...}.
     source: dict[str, Any] = Field(default_factory=dict)

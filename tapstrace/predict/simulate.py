@@ -31,12 +31,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from tapstrace.predict.kinds import IN_MEMORY, KindCost, payload_extras
 from tapstrace.predict.model import ExecutorModel, WorkerFit
-from tapstrace.predict.workload import Workload
+from tapstrace.predict.workload import Workload, sum_over_parents
 
 #: Task status codes of a Schedule.
 OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
@@ -87,6 +88,10 @@ class Parameters:
     fit: WorkerFit
     per_output_byte: float
     per_result_byte: float
+    #: Per-byte costs of each payload kind (ExecutorModel.kind_costs), and whether the
+    #: executor passes payloads in memory (no pickling).
+    kind_costs: dict[str, KindCost] = field(default_factory=dict)
+    in_memory: bool = False
 
     @classmethod
     def of(cls, model: ExecutorModel, workers: int, *, warm: bool = False) -> Parameters:
@@ -101,6 +106,8 @@ class Parameters:
             fit=fit,
             per_output_byte=model.seconds_per_output_byte,
             per_result_byte=model.seconds_per_result_byte,
+            kind_costs=model.kind_costs,
+            in_memory=model.executor in IN_MEMORY,
         )
 
 
@@ -121,14 +128,22 @@ def simulate(
     # Moving a task's inputs: through the client, one task after another (the engine
     # hands the values to the executor, which serialises them in turn), or worker to
     # worker, in parallel, for executors that resolve dependencies themselves.
-    transfer = (workload.inputs * fit.input_per_byte).tolist()
+    # Payloads of a dearer kind than bytes (arrays, Python objects, dicts) cost more to
+    # make, pickle and unpickle, where each happens.
+    on_worker, at_client, moving, external = payload_extras(
+        params.kind_costs, params.in_memory, workload.outputs, workload.output_kinds,
+        workload.externals, workload.external_kinds,
+    )  # fmt: skip
+    if params.kind_costs:
+        external = external + sum_over_parents(workload.parents, moving)
+    transfer = (workload.inputs * fit.input_per_byte + external).tolist()
     serial = not native
     engine = fit.engine.sample(rng, n).tolist()
     gap = fit.gap.sample(rng, n).tolist()
     noop_gap = fit.noop_gap.sample(rng, n).tolist()
     result = fit.result.sample(rng, n).tolist()
     # The client takes results one at a time: their bytes queue up there.
-    collect = (workload.outputs * params.per_result_byte).tolist()
+    collect = (workload.outputs * params.per_result_byte + at_client).tolist()
     collector_free = 0.0
     asked = np.maximum(workload.durations, 0.0)
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
@@ -136,6 +151,7 @@ def simulate(
         asked
         + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
         + workload.outputs * params.per_output_byte
+        + on_worker
     )
     noop = (asked == 0).tolist()
     retry_cost = fit.result.median + fit.launch.median + fit.execution.median

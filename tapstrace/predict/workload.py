@@ -34,6 +34,8 @@ class Workload:
         warmup: how many leading tasks are the source's warm-up tasks.
         retries: for each task, the execution seconds of its failed attempts before the
             final one (replayed too).
+        output_kinds, external_kinds: the payload kind of each task's result and of its
+            external input (``externals`` bytes, part of ``inputs``), priced by kind.
     """
 
     names: list[str]
@@ -47,6 +49,9 @@ class Workload:
     client: np.ndarray
     busy: np.ndarray
     retries: list[tuple[float, ...]]
+    output_kinds: list[str | None] = field(default_factory=list)
+    externals: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    external_kinds: list[str | None] = field(default_factory=list)
     flow: str = "absent"
     warmup: int = 0
     skipped: int = 0
@@ -77,6 +82,16 @@ def _retries(plan: Plan) -> list[tuple[float, ...]]:
     return [tuple(a[0] for a in tries) for tries in plan.attempts]
 
 
+def sum_over_parents(parents: list[list[int]], values: np.ndarray) -> np.ndarray:
+    """For each task, the sum of ``values`` (one per task) over its parents."""
+    counts = np.fromiter((len(ps) for ps in parents), dtype=np.int64, count=len(parents))
+    flat = np.fromiter(
+        itertools.chain.from_iterable(parents), dtype=np.int64, count=int(counts.sum())
+    )
+    owner = np.repeat(np.arange(len(parents)), counts)
+    return np.bincount(owner, weights=values[flat], minlength=len(parents))
+
+
 def _shifted(lists: list[list[int]], by: int) -> list[list[int]]:
     return [[p + by for p in ps] for ps in lists] if by else lists
 
@@ -91,14 +106,10 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     outputs = np.array([0] * n_warm + list(plan.outputs), dtype=np.int64)
     none: list[list[int]] = [[] for _ in range(n_warm)]
     parents = none + _shifted(plan.parents, n_warm)
+    externals = np.array([0] * n_warm + list(plan.externals), dtype=np.int64)
+    warm_kinds: list[str | None] = [None] * n_warm
     # Bytes each task receives: its parents' outputs plus its external input.
-    counts = np.fromiter((len(ps) for ps in parents), dtype=np.int64, count=len(parents))
-    flat = np.fromiter(
-        itertools.chain.from_iterable(parents), dtype=np.int64, count=int(counts.sum())
-    )
-    owner = np.repeat(np.arange(len(parents)), counts)
-    inputs = np.array([0] * n_warm + list(plan.externals), dtype=np.int64)
-    inputs += np.bincount(owner, weights=outputs[flat], minlength=len(parents)).astype(np.int64)
+    inputs = externals + sum_over_parents(parents, outputs).astype(np.int64)
     failed = np.array([False] * n_warm + [f is not None for f in plan.failures], dtype=bool)
     controls = [list(x) for x in none] + _shifted(control, n_warm)
     if n_warm and len(names) > n_warm:
@@ -116,6 +127,9 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
         client=np.array([0.0] * n_warm + list(client), dtype=np.float64),
         busy=np.array([0.0] * n_warm + list(busy), dtype=np.float64),
         retries=[()] * n_warm + _retries(plan),
+        output_kinds=[*warm_kinds, *plan.output_kinds],
+        externals=externals,
+        external_kinds=[*warm_kinds, *plan.external_kinds],
         flow=flow,
         warmup=n_warm,
         skipped=plan.skipped,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tapstrace.predict.kinds import KindCost, measure_kind_costs
 from tapstrace.predict.prediction import predict
 from tapstrace.predict.simulate import DEPENDENCY_FAILED, FAILED, OK, Parameters, simulate
 from tests.predict.builders import fixed_model, workload
@@ -159,3 +160,36 @@ def test_results_queue_at_the_client() -> None:
     work = workload([1.0, 1.0], outputs=[1_000_000, 1_000_000])
     s = run(work, fixed_model(workers=2, seconds_per_result_byte=1e-6), workers=2)
     assert sorted(s.received.tolist()) == pytest.approx([2.0, 3.0])
+
+
+def test_payload_kinds_cost_their_own_per_byte_costs() -> None:
+    """A 1 MB dict result priced at 3 us/B to make, 2 to pickle, 4 to unpickle (bytes:
+    1, 1, 1): its task runs 3 s longer (make 2 + pickle 1 beyond bytes), the client
+    takes 3 s more to unpickle it, and moving it to its child costs 4 s more (pickle and
+    unpickle beyond bytes) before the child starts. Fed by the client on a thread pool
+    (in memory) only the making costs."""
+    costs = {
+        "bytes": KindCost(make=1e-6, dumps=1e-6, loads=1e-6),
+        "mapping": KindCost(make=3e-6, dumps=2e-6, loads=4e-6),
+    }
+    work = workload([1.0, 1.0], [[], [0]], outputs=[1_000_000, 0])
+    work.output_kinds = ["mapping", None]
+    s = run(work, fixed_model(kind_costs=costs))
+    assert (s.ended - s.started).tolist() == pytest.approx([4.0, 1.0])
+    assert s.received[0] == pytest.approx(7.0)
+    assert s.started[1] == pytest.approx(7.0 + 4.0)
+    threads = fixed_model(kind_costs=costs).model_copy(update={"executor": "thread"})
+    s = run(work, threads)
+    assert (s.ended - s.started).tolist() == pytest.approx([3.0, 1.0])
+    assert s.started[1] == pytest.approx(3.0)
+    assert run(work, fixed_model()).started[1] == pytest.approx(1.0)  # no kind costs
+
+
+def test_kind_costs_are_measured_on_replay_payloads() -> None:
+    """Python objects and dicts cost more per byte than bytes to unpickle (2-20 times
+    here), and a dict of strings more to make too."""
+    costs = measure_kind_costs(rounds=3)
+    assert set(costs) == {"bytes", "array", "object", "mapping"}
+    for kind in ("object", "mapping"):
+        assert costs[kind].loads > 2 * costs["bytes"].loads
+    assert costs["mapping"].make > 10 * costs["bytes"].make
