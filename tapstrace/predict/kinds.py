@@ -91,12 +91,20 @@ def payload_extras(
     moved = {k: dumps[k] + loads[k] for k in dumps}
     made_moved = moved if in_memory else {k: make[k] + moved[k] for k in moved}
 
-    def per_byte(table: dict[str | None, float], kinds: Sequence[str | None]) -> np.ndarray:
-        return np.fromiter((table.get(k, 0.0) for k in kinds), dtype=np.float64, count=len(kinds))
+    out, ext = _codes(output_kinds), _codes(external_kinds)
+
+    def per_byte(table: dict[str | None, float]) -> np.ndarray:
+        return np.array([0.0, *(table.get(k, 0.0) for k in KINDS)])  # code 0: unknown
 
     return (
-        outputs * (per_byte(make, output_kinds) + per_byte(dumps, output_kinds)),
-        outputs * per_byte(loads, output_kinds),
-        outputs * per_byte(moved, output_kinds),
-        externals * per_byte(made_moved, external_kinds),
+        outputs * (per_byte(make) + per_byte(dumps))[out],
+        outputs * per_byte(loads)[out],
+        outputs * per_byte(moved)[out],
+        externals * per_byte(made_moved)[ext],
     )
+
+
+def _codes(kinds: Sequence[str | None]) -> np.ndarray:
+    """Each kind's position in KINDS plus one (0: a kind priced as bytes)."""
+    code: dict[str | None, int] = {kind: i + 1 for i, kind in enumerate(KINDS)}
+    return np.fromiter((code.get(k, 0) for k in kinds), dtype=np.int64, count=len(kinds))

@@ -37,7 +37,7 @@ import numpy as np
 
 from tapstrace.predict.kinds import IN_MEMORY, KindCost, payload_extras
 from tapstrace.predict.model import ExecutorModel, WorkerFit
-from tapstrace.predict.workload import Workload, sum_over_parents
+from tapstrace.predict.workload import Workload
 
 #: Task status codes of a Schedule.
 OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
@@ -135,7 +135,7 @@ def simulate(
         workload.externals, workload.external_kinds,
     )  # fmt: skip
     if params.kind_costs:
-        external = external + sum_over_parents(workload.parents, moving)
+        external = external + workload.sum_over_parents(moving)
     transfer = (workload.inputs * fit.input_per_byte + external).tolist()
     serial = not native
     engine = fit.engine.sample(rng, n).tolist()

@@ -9,6 +9,7 @@ first real submission, and the makespan starts there.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,14 @@ class Workload:
     def __len__(self) -> int:
         return len(self.names)
 
+    @functools.cached_property
+    def _parent_index(self) -> tuple[np.ndarray, np.ndarray]:
+        return parent_index(self.parents)
+
+    def sum_over_parents(self, values: np.ndarray) -> np.ndarray:
+        """For each task, the sum of ``values`` (one per task) over its parents."""
+        return _over_parents(self._parent_index, values)
+
     @property
     def work(self) -> float:
         """Total execution seconds of the tasks after warm-up (failed attempts included)."""
@@ -82,14 +91,18 @@ def _retries(plan: Plan) -> list[tuple[float, ...]]:
     return [tuple(a[0] for a in tries) for tries in plan.attempts]
 
 
-def sum_over_parents(parents: list[list[int]], values: np.ndarray) -> np.ndarray:
-    """For each task, the sum of ``values`` (one per task) over its parents."""
+def parent_index(parents: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Every (task, parent) edge as two arrays: the task's position, the parent's."""
     counts = np.fromiter((len(ps) for ps in parents), dtype=np.int64, count=len(parents))
     flat = np.fromiter(
         itertools.chain.from_iterable(parents), dtype=np.int64, count=int(counts.sum())
     )
-    owner = np.repeat(np.arange(len(parents)), counts)
-    return np.bincount(owner, weights=values[flat], minlength=len(parents))
+    return np.repeat(np.arange(len(parents)), counts), flat
+
+
+def _over_parents(index: tuple[np.ndarray, np.ndarray], values: np.ndarray) -> np.ndarray:
+    owner, flat = index
+    return np.bincount(owner, weights=values[flat], minlength=len(values))
 
 
 def _shifted(lists: list[list[int]], by: int) -> list[list[int]]:
@@ -109,7 +122,7 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     externals = np.array([0] * n_warm + list(plan.externals), dtype=np.int64)
     warm_kinds: list[str | None] = [None] * n_warm
     # Bytes each task receives: its parents' outputs plus its external input.
-    inputs = externals + sum_over_parents(parents, outputs).astype(np.int64)
+    inputs = externals + _over_parents(parent_index(parents), outputs).astype(np.int64)
     failed = np.array([False] * n_warm + [f is not None for f in plan.failures], dtype=bool)
     controls = [list(x) for x in none] + _shifted(control, n_warm)
     if n_warm and len(names) > n_warm:

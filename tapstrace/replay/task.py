@@ -6,6 +6,7 @@ an array payload).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
@@ -81,24 +82,25 @@ def occupy(
 #: so two burning threads interleave as code alternating between Python lines and
 #: library calls does).
 BURN_ROUND = 1e-3
-#: What :func:`burn` hashes (zeros: calloc's untouched pages, no memory of its own).
-_BURN_BUFFER: list[memoryview] = []
-#: Bytes hashed per second of CPU time in this process, measured on first use.
-_HASH_RATE: list[float] = []
 
 
-def _hash_rate(view: memoryview) -> float:
-    """SHA-256 throughput of this CPU (best of three 256 KiB hashes)."""
-    if not _HASH_RATE:
-        best, block = 0.0, view[: 256 * 1024]
-        for _ in range(3):
-            start = time.thread_time()
-            hashlib.sha256(block)
-            elapsed = time.thread_time() - start
-            if elapsed > 0:
-                best = max(best, len(block) / elapsed)
-        _HASH_RATE.append(best or 1e9)
-    return _HASH_RATE[0]
+@functools.cache
+def _burn_buffer() -> memoryview:
+    """What :func:`burn` hashes (zeros: calloc's untouched pages, no memory of its own)."""
+    return memoryview(bytes(4 * 1024 * 1024))
+
+
+@functools.cache
+def _hash_rate() -> float:
+    """Bytes SHA-256 hashes per second of CPU time here (best of three 256 KiB hashes)."""
+    best, block = 0.0, _burn_buffer()[: 256 * 1024]
+    for _ in range(3):
+        start = time.thread_time()
+        hashlib.sha256(block)
+        elapsed = time.thread_time() - start
+        if elapsed > 0:
+            best = max(best, len(block) / elapsed)
+    return best or 1e9
 
 
 def burn(cpu: float, gil: float = 0.0) -> None:
@@ -110,10 +112,7 @@ def burn(cpu: float, gil: float = 0.0) -> None:
     no more: a share held in one piece, or the free part cut into many short releases,
     made two replayed threads wait on each other far longer than the real code did
     (docs/replay.md)."""
-    if not _BURN_BUFFER:
-        _BURN_BUFFER.append(memoryview(bytes(4 * 1024 * 1024)))
-    view = _BURN_BUFFER[0]
-    rate = _hash_rate(view)
+    view, rate = _burn_buffer(), _hash_rate()
     now = time.thread_time
     end = now() + cpu
     share = min(1.0, gil / cpu) if cpu > 0 else 0.0
