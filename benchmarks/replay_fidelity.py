@@ -1,8 +1,10 @@
 """Replay fidelity and replay dispatch rate, measured side by side in one run.
 
 Apps (--apps): for every reference app at a size that runs 5-60 s here, record it live on
-executor A (--source, default process), replay A's trace on A (--repeats times, median),
-and for every other executor B: run the app live on B and replay A's trace on B. Prints
+executor A (--source, default process), replay A's trace on A (--repeats times, median,
+each beside one more live run on A: the app's own run-to-run spread, and the replay's error
+against the live runs' median as well as against its source), and for every other
+executor B: run the app live on B and replay A's trace on B. Prints
 the makespan errors (replay - live) / live and writes a CSV and every trace under
 benchmarks/results/replay_fidelity/ (goals: same executor <= 5 % for every app; other
 executors <= 10 % median, <= 20 % worst).
@@ -218,6 +220,7 @@ def apps_fidelity(
             continue
         for executor in [source, *[e for e in executors if e != source]]:
             times: dict[str, list[float]] = {"copy": [], "rebuild": []}
+            lives = [live] if live is not None else []
             try:
                 reference = live
                 if executor != source:
@@ -225,6 +228,9 @@ def apps_fidelity(
                         _live(app, executor, work / f"{app}-{executor}-warm-up.arrow", work)
                     reference = _live(app, executor, work / f"{app}-{executor}-live.arrow", work)
                 for k in range(repeats if executor == source else 1):
+                    if k:  # more live runs on the source executor: how much the app itself varies
+                        again = _live(app, source, work / f"{app}-{source}-live-{k}.arrow", work)
+                        lives += [again] if again is not None else []
                     for contention in times:
                         name = f"{app}-{source}-on-{executor}-{contention}-{k}.arrow"
                         t = _replayed(recorded, executor, work / name, work, mode, contention)
@@ -237,8 +243,12 @@ def apps_fidelity(
             (live_work, live_cpu), (source_work, source_cpu) = _work(live_trace), _work(recorded)
             copied = statistics.median(times["copy"]) if times["copy"] else None
             rebuilt = statistics.median(times["rebuild"]) if times["rebuild"] else None
+            typical = statistics.median(lives) if executor == source and lives else None
             rows.append({"app": app, "source": source, "executor": executor,
-                         "live_s": reference, "copy_s": copied,
+                         "live_s": reference, "live_median_s": typical,
+                         "live_runs": len(lives) if executor == source else 1,
+                         "live_spread": (max(lives) - min(lives)) / typical if typical else None,
+                         "rebuild_error_vs_median": _error(rebuilt, typical), "copy_s": copied,
                          "copy_error": _error(copied, reference), "rebuild_s": rebuilt,
                          "rebuild_error": _error(rebuilt, reference),
                          "replays": len(times["copy"]), "mode": mode,
@@ -250,6 +260,12 @@ def apps_fidelity(
                   f"{_pct(_error(copied, reference))} {rebuilt or 0:>9.2f} "
                   f"{_pct(_error(rebuilt, reference))} {_ratio(live_work, live_cpu):>13} "
                   f"{_ratio(source_work, source_cpu):>7}", flush=True)  # fmt: skip
+            if typical:
+                spread = (max(lives) - min(lives)) / typical * 100
+                print(f"{'':<24} the app's {len(lives)} live runs here: median {typical:.2f} s, "
+                      f"spread {spread:.1f} %; the source {_pct(_error(live, typical)).strip()}"
+                      f" off it, the rebuilt replay {_pct(_error(rebuilt, typical)).strip()}",
+                      flush=True)  # fmt: skip
     if not rows:
         return
     with open(out / f"{stamp}.csv", "w", newline="") as f:
@@ -263,6 +279,14 @@ def apps_fidelity(
         if same:
             print(f"{contention}: same executor: worst |error| {max(same) * 100:.1f} % "
                   f"(goal <= 5 %), median {statistics.median(same) * 100:.1f} %")  # fmt: skip
+    against = [abs(r["rebuild_error_vs_median"]) for r in rows
+               if r["executor"] == source and r["rebuild_error_vs_median"] is not None]  # fmt: skip
+    spreads = [r["live_spread"] for r in rows if r["live_spread"] is not None]
+    if against and spreads:
+        print(f"rebuild vs the median of the source executor's live runs: worst |error| "
+              f"{max(against) * 100:.1f} %, median {statistics.median(against) * 100:.1f} %; "
+              f"live runs' own spread: median {statistics.median(spreads) * 100:.1f} %, worst "
+              f"{max(spreads) * 100:.1f} %")  # fmt: skip
         if other:
             print(f"{contention}: other executors: median |error| "
                   f"{statistics.median(other) * 100:.1f} % (goal <= 10 %), worst "

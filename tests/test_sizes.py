@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pyarrow as pa
 
-from tapstrace.engine.sizes import SAMPLE, args_size, sizeof
+from tapstrace.engine.sizes import SAMPLE, SHARED, args_profile, args_size, sizeof
 
 
 def test_fast_paths_are_exact() -> None:
@@ -38,3 +38,18 @@ def test_pickle_mode_counts_buffers_without_copying() -> None:
 def test_off_mode() -> None:
     assert args_size((b"abc",), {}, "off") is None
     assert args_size((b"abc",), {"k": b"de"}, "fast") == 5
+
+
+def test_an_object_passed_twice_counts_once_as_pickle_sends_it() -> None:
+    # cholesky's diagonal check passes one row of tiles as both of its rows: pickle
+    # sends each tile once, and a replay moving it twice ran late (docs/replay.md).
+    row = [np.ones(512), np.ones(512)]
+    once = sizeof(row)
+    assert args_size((row, row), {}, "fast") == once == 8192
+    assert args_profile((row,), {"again": row}, "fast") == (once, "array")
+    assert len(pickle.dumps((row, row))) < 2 * once
+    assert sizeof([row, row, {"k": row[0]}]) == once + len("k")
+    # distinct objects of equal content are two payloads; small leaves are not tracked
+    assert sizeof([np.ones(512), np.ones(512)]) == 8192
+    small = b"x" * (SHARED - 1)
+    assert sizeof([small, small]) == 2 * len(small)

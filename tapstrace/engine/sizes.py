@@ -5,7 +5,9 @@ an integer ``nbytes``) and for containers of them (walked by the argument rule o
 tapstrace.engine.dataflow; a dict's keys, never searched, are measured as leaves). Other
 objects cost ``sys.getsizeof`` in ``fast`` mode or their pickled length in ``pickle`` mode.
 Containers with more than ``SAMPLE`` items are estimated from their first ``SAMPLE`` items,
-so a million-element list costs microseconds, not a full walk.
+so a million-element list costs microseconds, not a full walk. A leaf of ``SHARED`` bytes
+or more that a call's arguments (or a result) hold more than once counts once, as pickle
+sends it once: cholesky's diagonal check passes the same row of tiles twice.
 """
 
 from __future__ import annotations
@@ -49,37 +51,56 @@ def _pickled_size(obj: Any) -> int:
     return inband + size
 
 
-def sizeof(obj: Any, mode: SizeMode = "fast") -> int:
-    """Serialised size of ``obj`` in bytes (estimated, see module docstring)."""
+def sizeof(obj: Any, mode: SizeMode = "fast", seen: set[int] | None = None) -> int:
+    """Serialised size of ``obj`` in bytes (estimated, see module docstring). ``seen``
+    holds the ids of large leaves already counted in the same call (one is made for a
+    container when not given)."""
     kind = type(obj)
-    if kind is bytes or kind is bytearray:
-        return len(obj)
-    if kind is str:
-        return len(obj)
+    if kind is bytes or kind is bytearray or kind is str:
+        return _once(obj, len(obj), seen)
     if kind in _SCALARS:
         return 8
     if kind is memoryview:
-        return int(obj.nbytes)
+        return _once(obj, int(obj.nbytes), seen)
     if kind is dict or issubclass(kind, dict):  # Counter, OrderedDict, defaultdict too
+        if seen is None:
+            seen = set()
         n = len(obj)
         pairs = obj.items() if n <= SAMPLE else itertools.islice(obj.items(), SAMPLE)
-        total = sum(sizeof(k, mode) + sizeof(v, mode) for k, v in pairs)
+        total = sum(sizeof(k, mode, seen) + sizeof(v, mode, seen) for k, v in pairs)
         return total if n <= SAMPLE else total * n // SAMPLE
     items = children(obj)
     if items is not None:
+        if seen is None:
+            seen = set()
         n = len(obj)
         if n <= SAMPLE:
-            return sum(sizeof(item, mode) for item in items)
+            return sum(sizeof(item, mode, seen) for item in items)
         head = itertools.islice(items, SAMPLE)
-        return sum(sizeof(item, mode) for item in head) * n // SAMPLE
+        return sum(sizeof(item, mode, seen) for item in head) * n // SAMPLE
     if kind in _OPAQUE:
         return _pickled_size(obj) if mode == "pickle" else sys.getsizeof(obj)
     nbytes = getattr(obj, "nbytes", None)
     if isinstance(nbytes, int):
-        return nbytes
+        return _once(obj, nbytes, seen)
     if mode == "pickle":
         return _pickled_size(obj)
     return sys.getsizeof(obj)
+
+
+#: Leaves this large are counted once per call however often they are passed.
+SHARED = 1024
+
+
+def _once(obj: Any, size: int, seen: set[int] | None) -> int:
+    """``size``, or 0 when ``obj`` (a large leaf) was counted already in this call."""
+    if seen is None or size < SHARED:
+        return size
+    key = id(obj)
+    if key in seen:
+        return 0
+    seen.add(key)
+    return size
 
 
 #: Coarse payload kinds (schema 1.2 ``input_kind``/``output_kind``): they (de)serialise
@@ -130,8 +151,9 @@ def args_profile(
     total = 0
     largest = -1
     chosen: Any = None
+    seen: set[int] = set()
     for value in itertools.chain(args, kwargs.values()):
-        size = sizeof(value, mode)
+        size = sizeof(value, mode, seen)
         total += size
         if size > largest:
             largest, chosen = size, value
@@ -143,8 +165,9 @@ def args_size(args: tuple[Any, ...], kwargs: dict[str, Any], mode: SizeMode) -> 
     if mode == "off":
         return None
     total = 0
+    seen: set[int] = set()
     for arg in args:
-        total += sizeof(arg, mode)
+        total += sizeof(arg, mode, seen)
     for value in kwargs.values():
-        total += sizeof(value, mode)
+        total += sizeof(value, mode, seen)
     return total
