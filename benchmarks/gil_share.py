@@ -8,7 +8,12 @@ pool, a batch of the real tasks and a batch of their replays (``burn``: the reco
 time, the GIL share of it in a Python loop, the rest hashing; as ``tapstrace replay
 --contention rebuild`` does) run alternately, and the makespans are compared. "serial"
 is how far two real tasks in two threads are from running in parallel (0) or one after
-the other (1, more when handing the GIL back and forth costs CPU of its own).
+the other (1, more when handing the GIL back and forth costs CPU of its own). "cpu x" is
+the live tasks' median thread CPU time on the 2-thread pool over the recorded one, and
+"waits/ms" the process's voluntary context switches (a thread going to sleep: here, on
+the GIL) per millisecond of makespan, live and replayed: code that lets the GIL go every
+few microseconds makes two threads hand it over thousands of times per second, and each
+hand-off costs both CPU and time that the task's own recorded CPU does not show.
 
     .venv/bin/python benchmarks/gil_share.py [--tasks 16] [--rounds 3] [--kinds loop,words]
 """
@@ -21,6 +26,7 @@ import hashlib
 import os
 import platform
 import re
+import resource
 import statistics
 import tempfile
 import time
@@ -150,6 +156,20 @@ def makespan(engine: Engine, fn: Callable[..., object], tasks: int, *args: float
     return time.perf_counter() - start
 
 
+def waits() -> int:
+    """Voluntary context switches of this process so far (all its threads)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
+
+
+def timed(
+    engine: Engine, fn: Callable[..., object], tasks: int, *args: float
+) -> tuple[float, float]:
+    """Makespan of a batch and its voluntary context switches per millisecond."""
+    before = waits()
+    span = makespan(engine, fn, tasks, *args)
+    return span, (waits() - before) / (span * 1e3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=16, help="tasks per batch")
@@ -163,28 +183,38 @@ def main() -> None:
     print(f"GIL share and thread-pool replays ({platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f})")  # fmt: skip
     print(f"{'kind':<12} {'cpu ms':>7} {'gil/cpu':>8} {'alone ms':>9} {'serial':>7} "
-          f"{'live s':>7} {'replay s':>9} {'error':>7}")  # fmt: skip
+          f"{'cpu x':>6} {'waits/ms live':>13} {'replay':>6} {'live s':>7} {'replay s':>9} "
+          f"{'error':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="tapstrace-gil-") as tmp:
         text = Path(tmp) / "text.txt"
         _write_text(text)
         os.environ[TEXT_ENV] = str(text)
-        threads = Engine(PoolExecutor(concurrent.futures.ThreadPoolExecutor(2)))
+        recorder = MemoryRecorder()
+        threads = Engine(PoolExecutor(concurrent.futures.ThreadPoolExecutor(2)), recorder=recorder)
         try:
             for name in kinds:
                 fn = KINDS[name]
                 cpu, gil = record(fn, max(4, args.tasks // 2))
                 fn()  # this process's first call pays its first-use costs
                 alone = min(makespan(threads, fn, 1) for _ in range(3))
-                live, replay = [], []
+                live, replay, live_waits, replay_waits, live_cpu = [], [], [], [], []
                 for _ in range(args.rounds):
-                    live.append(makespan(threads, fn, args.tasks))
-                    replay.append(makespan(threads, burn, args.tasks, cpu, min(gil, cpu)))
+                    first = len(recorder.records)
+                    span, rate = timed(threads, fn, args.tasks)
+                    live.append(span)
+                    live_waits.append(rate)
+                    live_cpu += [r.cpu_seconds or 0.0 for r in recorder.records[first:]]
+                    span, rate = timed(threads, burn, args.tasks, cpu, min(gil, cpu))
+                    replay.append(span)
+                    replay_waits.append(rate)
                 real, rep = statistics.median(live), statistics.median(replay)
                 parallel = alone * args.tasks / 2
                 serial = (real - parallel) / parallel
                 print(f"{name:<12} {cpu * 1e3:>7.1f} {gil / cpu:>8.2f} {alone * 1e3:>9.1f} "
-                      f"{serial:>7.2f} {real:>7.3f} {rep:>9.3f} {(rep - real) / real:>+7.1%}",
-                      flush=True)  # fmt: skip
+                      f"{serial:>7.2f} {statistics.median(live_cpu) / cpu:>6.2f} "
+                      f"{statistics.median(live_waits):>13.1f} "
+                      f"{statistics.median(replay_waits):>6.1f} {real:>7.3f} {rep:>9.3f} "
+                      f"{(rep - real) / real:>+7.1%}", flush=True)  # fmt: skip
         finally:
             threads.shutdown()
 
