@@ -279,6 +279,10 @@ def apps_fidelity(
         if same:
             print(f"{contention}: same executor: worst |error| {max(same) * 100:.1f} % "
                   f"(goal <= 5 %), median {statistics.median(same) * 100:.1f} %")  # fmt: skip
+        if other:
+            print(f"{contention}: other executors: median |error| "
+                  f"{statistics.median(other) * 100:.1f} % (goal <= 10 %), worst "
+                  f"{max(other) * 100:.1f} % (goal <= 20 %)")  # fmt: skip
     against = [abs(r["rebuild_error_vs_median"]) for r in rows
                if r["executor"] == source and r["rebuild_error_vs_median"] is not None]  # fmt: skip
     spreads = [r["live_spread"] for r in rows if r["live_spread"] is not None]
@@ -287,10 +291,6 @@ def apps_fidelity(
               f"{max(against) * 100:.1f} %, median {statistics.median(against) * 100:.1f} %; "
               f"live runs' own spread: median {statistics.median(spreads) * 100:.1f} %, worst "
               f"{max(spreads) * 100:.1f} %")  # fmt: skip
-        if other:
-            print(f"{contention}: other executors: median |error| "
-                  f"{statistics.median(other) * 100:.1f} % (goal <= 10 %), worst "
-                  f"{max(other) * 100:.1f} % (goal <= 20 %)")  # fmt: skip
     print(f"CSV and traces: {out}")
 
 

@@ -129,6 +129,29 @@ def test_plan_takes_the_gil_time() -> None:
     assert build_plan(make_trace(rows), time_scale=2.0).gil == [0.5]
 
 
+def test_a_task_beside_others_in_its_process_keeps_its_part_of_the_gil() -> None:
+    """On a thread pool a task's gil_seconds is its process's GIL time: two tasks that
+    overlap half their run, 1 s of CPU and 1.2 s of GIL each, used 1.5 s of the
+    process's CPU during each one's run (its own 1 s, half the other's), so each keeps
+    1.2 x 1 / 1.5 = 0.8 s. In separate processes, or alone, a task keeps all of it,
+    GIL beyond its CPU included (a library computing in its own threads)."""
+
+    def task(i: int, pid: int, start: float, gil: float = 1.2) -> dict[str, object]:
+        return {"task_id": i, "started": start, "ended": start + 2.0, "cpu_seconds": 1.0,
+                "runqueue_seconds": 0.0, "gil_seconds": gil, "worker_host": "h",
+                "worker_pid": pid}  # fmt: skip
+
+    shared = build_plan(make_trace([task(0, 7, 0.0), task(1, 7, 1.0)]))
+    assert shared.gil == pytest.approx([0.8, 0.8])
+    apart = build_plan(make_trace([task(0, 7, 0.0), task(1, 8, 1.0)]))
+    assert apart.gil == pytest.approx([1.2, 1.2])
+    alone = build_plan(make_trace([task(0, 7, 0.0, gil=1.8), task(1, 7, 2.0, gil=1.8)]))
+    assert alone.gil == pytest.approx([1.8, 1.8])
+    # beside a neighbour, never more than its CPU time: 3.0 x 1 / 1.5 = 2 -> 1
+    capped = build_plan(make_trace([task(0, 7, 0.0, gil=3.0), task(1, 7, 1.0, gil=3.0)]))
+    assert capped.gil == pytest.approx([1.0, 1.0])
+
+
 def test_result_type_module_is_recorded_and_given_to_the_children() -> None:
     """A result of a library's type (here fractions.Fraction) records its module, so that
     a replayed child imports it as unpickling the real object did; core types record
