@@ -112,6 +112,11 @@ def _trace_path(out: str, workers: int, many: bool, app: str, executor: str) -> 
               "[default: 5, or 2 from 200,000 tasks].")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--warm", is_flag=True, help="Workers are up before the first submission.")
+@click.option("--cores", type=click.FloatRange(min=0), default=None, metavar="N",
+              help="CPUs the workers' first-use imports share (16 workers importing a "
+              "library on 2 cores take 8 times as long each) [default: those of the "
+              "machine the model was calibrated on; 0: one per worker, as on a "
+              "cluster].")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the prediction as JSON.")
 @click.option("--plot", is_flag=True, help="Draw the scaling curve (PNG and SVG) into --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -132,6 +137,7 @@ def predict(
     samples: int | None,
     seed: int,
     warm: bool,
+    cores: float | None,
     as_json: bool,
     plot: bool,
     out: Path | None,
@@ -175,7 +181,8 @@ def predict(
         if samples is None:  # a million tasks take ~5 s a run; their spread is small
             samples = 5 if len(work) < LARGE else 2
         predictions = [
-            run_prediction(work, model, n, samples=samples, seed=seed, warm=warm) for n in counts
+            run_prediction(work, model, n, samples=samples, seed=seed, warm=warm, cores=cores)
+            for n in counts
         ]
     facts = {
         "trace": source,

@@ -92,14 +92,17 @@ def predict(
     samples: int = 5,
     seed: int = 0,
     warm: bool = False,
+    cores: float | None = None,
 ) -> Prediction:
     """Simulate ``workload`` on ``model`` with ``workers`` slots, ``samples`` times.
 
-    ``warm``: the executor's workers are up before the first submission (no start-up).
+    ``warm``: the executor's workers are up before the first submission (no start-up);
+    ``cores``: the CPUs the workers' first-use imports share (None: the model's
+    machine's; 0: one per worker).
     """
     if samples < 1:
         raise ValueError("samples must be at least 1")
-    params = Parameters.of(model, workers, warm=warm)
+    params = Parameters.of(model, workers, warm=warm, cores=cores)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     schedules = [simulate(workload, params, rng) for _ in range(samples)]
@@ -112,5 +115,9 @@ def predict(
         schedule=schedules[middle],
         work=workload.work,
         seconds=seconds,
-        facts={"startup_s": max(params.startup, default=0.0), "warm": warm},
+        facts={
+            "startup_s": max(params.startup, default=0.0),
+            "warm": warm,
+            "cores": params.cores,
+        },
     )

@@ -21,6 +21,13 @@ The client is simulated too: it submits in the trace's order, each submission co
 a task at max(previous submission + its busy time, its control parents' results + its
 client time), as the replay does.
 
+First-use imports (schema 1.4) are simulated as a replay makes them: a task's own
+recorded import time is taken off its duration, and the first task of a function on a
+worker (for a thread pool: in the process) imports the function's first-use modules,
+at the CPU time the source recorded for them. Imports are CPU work on the machine's
+``cores`` (processor sharing: 16 new workers importing scikit-learn on 2 cores take 8
+times as long each); a thread pool imports under one GIL.
+
 The event loop is a heapq of (time, code) pairs: one event per task end, one per
 dependent task becoming ready; submissions come from a cursor, not the heap. Latencies
 are drawn per task with numpy before the loop, so a million tasks take seconds.
@@ -92,11 +99,23 @@ class Parameters:
     #: executor passes payloads in memory (no pickling).
     kind_costs: dict[str, KindCost] = field(default_factory=dict)
     in_memory: bool = False
+    #: Cores the workers' imports share (None: one per worker, no contention).
+    cores: float | None = None
 
     @classmethod
-    def of(cls, model: ExecutorModel, workers: int, *, warm: bool = False) -> Parameters:
-        """``model`` at ``workers`` slots; ``warm``: every slot is up from the start."""
+    def of(
+        cls, model: ExecutorModel, workers: int, *, warm: bool = False, cores: float | None = None
+    ) -> Parameters:
+        """``model`` at ``workers`` slots; ``warm``: every slot is up from the start;
+        ``cores``: the CPUs the workers' imports share (default: those of the machine the
+        model was calibrated on; 0: one per worker; a thread pool's: one, its GIL)."""
         fit = model.at(workers)
+        if cores is None:
+            cores = model.cpu_count
+        if model.executor in IN_MEMORY:
+            cores = 1.0
+        elif not cores or cores <= 0:
+            cores = None
         return cls(
             workers=workers,
             native=model.native_dependencies,
@@ -108,7 +127,45 @@ class Parameters:
             per_result_byte=model.seconds_per_result_byte,
             kind_costs=model.kind_costs,
             in_memory=model.executor in IN_MEMORY,
+            cores=cores,
         )
+
+
+class _Cores:
+    """Processor sharing: jobs in flight each progress at min(1, cores / jobs) seconds
+    of work per second. One virtual clock counts the work a job has done since any
+    moment, so a job's end is fixed in virtual time when it starts and the next end is
+    the heap's head: O(log n) per job."""
+
+    __slots__ = ("cores", "jobs", "t", "v")
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.jobs: list[tuple[float, int]] = []  # (virtual end, code)
+        self.t = 0.0  # when the virtual clock was last advanced
+        self.v = 0.0  # the work each job in flight has done since the start
+
+    def _advance(self, now: float) -> None:
+        if self.jobs and now > self.t:
+            self.v += (now - self.t) * min(1.0, self.cores / len(self.jobs))
+        self.t = now
+
+    def add(self, now: float, work: float, code: int) -> None:
+        """Start a job of ``work`` CPU seconds at ``now``."""
+        self._advance(now)
+        heapq.heappush(self.jobs, (self.v + work, code))
+
+    def next_end(self) -> float:
+        """When the job that ends first ends, if no job starts before."""
+        if not self.jobs:
+            return _INF
+        rate = min(1.0, self.cores / len(self.jobs))
+        return self.t + max(0.0, self.jobs[0][0] - self.v) / rate
+
+    def pop(self, now: float) -> int:
+        """End the first job at ``now`` (its :meth:`next_end`); its code."""
+        self._advance(now)
+        return heapq.heappop(self.jobs)[1]
 
 
 def simulate(
@@ -147,12 +204,17 @@ def simulate(
     collector_free = 0.0
     asked = np.maximum(workload.durations, 0.0)
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
-    durations = (
-        asked
-        + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
-        + workload.outputs * params.per_output_byte
-        + on_worker
-    )
+    durations = asked + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
+    durations = durations + workload.outputs * params.per_output_byte + on_worker
+    # First-use imports: the replay takes each task's own recorded import time off it
+    # and imports the function's modules on each worker's first task of the function.
+    durations = np.maximum(durations - workload.import_cpu, 0.0)
+    cores = _Cores(params.cores) if params.cores else None
+    first_use = workload.imports
+    import_cost = workload.import_cost
+    loaded: list[set[tuple[str, ...]]] = (
+        [set()] * nslots if params.in_memory else [set() for _ in range(nslots)]
+    )  # what each slot's process has imported (a thread pool's slots share one)
     noop = (asked == 0).tolist()
     retry_cost = fit.result.median + fit.launch.median + fit.execution.median
     for i, tries in enumerate(workload.retries):
@@ -194,6 +256,7 @@ def simulate(
     dead = [False] * n
     submitted = [False] * n
     by_handoff = [False] * n
+    import_code = -n - nslots - 1  # a task starting with its imports: import_code - i
 
     heap: list[tuple[float, int]] = []
     push = heapq.heappush
@@ -253,18 +316,33 @@ def simulate(
                     st = a + moved + latency
             else:  # worker to worker: fetched while the task waits for its slot
                 sched_next = a + service
-                if RUN[i] < last_end[k]:
-                    st = a + (noop_gap[i] if last_noop[k] else gap[i])
-                    fetched = RUN[i] + latency + moved
-                    if fetched > st:
-                        st = fetched
-                else:
-                    st = a + latency + moved
-            en = st + duration[i]
-            ST[i] = st
-            EN[i] = en
-            SLOT[i] = k
-            push(heap, (en, i))
+                waited = RUN[i] < last_end[k]
+                st = a + (noop_gap[i] if last_noop[k] else gap[i]) if waited else a + latency
+                fetched = (RUN[i] if waited else a) + latency + moved
+                if fetched > st:
+                    st = fetched
+            start(i, k, st)
+
+    def start(i: int, k: int, st: float) -> None:
+        """Task i starts on slot k at ``st``: with its first-use imports, if the slot's
+        process has not made them, then for its duration."""
+        ST[i] = st
+        SLOT[i] = k
+        modules = first_use[i]
+        if modules and modules not in loaded[k]:
+            loaded[k].add(modules)
+            cost = import_cost[modules]
+            if cores is not None:  # on the shared cores, from st
+                push(heap, (st, import_code - i))
+                return
+            st += cost
+        EN[i] = st + duration[i]
+        push(heap, (EN[i], i))
+
+    def queued(i: int, now: float) -> None:
+        """Task i joins the queue of ready tasks."""
+        RUN[i] = now
+        fifo.append(i)
 
     def finish_dead(i: int, t: float) -> None:
         status[i] = DEPENDENCY_FAILED
@@ -279,8 +357,7 @@ def simulate(
                 finish_dead(c, now)
                 return
             by_handoff[c] = latest[c] > S[c]
-            RUN[c] = now
-            fifo.append(c)
+            queued(c, now)
             dispatch(now)
         else:
             t = latest[c] + engine[c]
@@ -305,57 +382,12 @@ def simulate(
                 t = after
         return t
 
-    while True:
-        t_heap = heap[0][0] if heap else _INF
-        if t_next <= t_heap and nxt < n:
-            # The client submits task nxt.
-            i = nxt
-            now = t_next
-            S[i] = now
-            submitted[i] = True
-            client_free = now + submit_cost[i]
-            nxt += 1
-            t_next = _INF
-            if nxt < n and not ctrl_pend[nxt]:
-                t_next = next_time(nxt)
-            if native:
-                D[i] = now
-                if not pend[i]:
-                    R[i] = now if not parents[i] else max(now, latest_rc[i])
-                    if dead[i]:
-                        finish_dead(i, now)
-                    else:
-                        RUN[i] = now
-                        fifo.append(i)
-                        dispatch(now)
-            elif not pend[i]:
-                if parents[i]:
-                    parents_done(i, now)
-                else:
-                    R[i] = D[i] = now
-                    RUN[i] = now
-                    fifo.append(i)
-                    dispatch(now)
-            continue
-        if not heap:
-            break
-        now, code = pop(heap)
-        if code < 0:
-            if code >= -n:  # a task whose parents' results reached the engine
-                RUN[code + n] = now
-                fifo.append(code + n)
-            elif on_demand:  # a worker started on demand came up
-                k = -n - 1 - code
-                if up_at[k] != now:
-                    continue  # a lapsed event: its batch grew and comes up later
-                up_at[k] = -_INF
-                spawning -= 1
-                push(idle, (now, k))
-            dispatch(now)  # or a slot came up
-            continue
-        i = code
+    def ended(i: int, now: float) -> None:
+        """Task i has ended (or, never run, has been settled) at ``now``."""
+        nonlocal collector_free, t_next
         k = SLOT[i]
         if k >= 0:
+            EN[i] = now
             last_end[k] = now
             last_noop[k] = noop[i]
             push(idle, (now, k))
@@ -392,6 +424,66 @@ def simulate(
                 t_next = next_time(j)
         if k >= 0:
             dispatch(now)
+
+    while True:
+        t_heap = heap[0][0] if heap else _INF
+        t_cpu = cores.next_end() if cores is not None else _INF
+        if t_cpu < t_heap:
+            t_heap = t_cpu
+        if t_next <= t_heap and nxt < n:
+            # The client submits task nxt.
+            i = nxt
+            now = t_next
+            S[i] = now
+            submitted[i] = True
+            client_free = now + submit_cost[i]
+            nxt += 1
+            t_next = _INF
+            if nxt < n and not ctrl_pend[nxt]:
+                t_next = next_time(nxt)
+            if native:
+                D[i] = now
+                if not pend[i]:
+                    R[i] = now if not parents[i] else max(now, latest_rc[i])
+                    if dead[i]:
+                        finish_dead(i, now)
+                    else:
+                        queued(i, now)
+                        dispatch(now)
+            elif not pend[i]:
+                if parents[i]:
+                    parents_done(i, now)
+                else:
+                    R[i] = D[i] = now
+                    queued(i, now)
+                    dispatch(now)
+            continue
+        if cores is not None and t_cpu <= t_heap and t_cpu < _INF:
+            i = cores.pop(t_cpu)  # task i has made its imports
+            EN[i] = t_cpu + duration[i]
+            push(heap, (EN[i], i))
+            continue
+        if not heap:
+            break
+        now, code = pop(heap)
+        if code < 0:
+            if code >= -n:  # a task whose parents' results reached the engine
+                queued(code + n, now)
+            elif code <= import_code:  # a task starts with its imports
+                assert cores is not None
+                i = import_code - code
+                cores.add(now, import_cost[first_use[i]], i)
+                continue
+            elif on_demand:  # a worker started on demand came up
+                k = -n - 1 - code
+                if up_at[k] != now:
+                    continue  # a lapsed event: its batch grew and comes up later
+                up_at[k] = -_INF
+                spawning -= 1
+                push(idle, (now, k))
+            dispatch(now)  # or a slot came up
+            continue
+        ended(code, now)
 
     return Schedule(
         workers=nslots,

@@ -37,6 +37,11 @@ class Workload:
             final one (replayed too).
         output_kinds, external_kinds: the payload kind of each task's result and of its
             external input (``externals`` bytes, part of ``inputs``), priced by kind.
+        imports: each task's function's first-use modules (schema 1.4; empty before),
+            which a worker imports on its first task of the function.
+        import_cpu: each task's own recorded import time (part of its duration; a replay
+            takes it off and imports instead).
+        import_cost: what importing each first-use tuple cost where the source paid it.
     """
 
     names: list[str]
@@ -53,6 +58,9 @@ class Workload:
     output_kinds: list[str | None] = field(default_factory=list)
     externals: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     external_kinds: list[str | None] = field(default_factory=list)
+    imports: list[tuple[str, ...]] = field(default_factory=list)
+    import_cpu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    import_cost: dict[tuple[str, ...], float] = field(default_factory=dict)
     flow: str = "absent"
     warmup: int = 0
     skipped: int = 0
@@ -125,6 +133,14 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     inputs = externals + _over_parents(parent_index(parents), outputs).astype(np.int64)
     failed = np.array([False] * n_warm + [f is not None for f in plan.failures], dtype=bool)
     controls = [list(x) for x in none] + _shifted(control, n_warm)
+    imports: list[tuple[str, ...]] = [()] * n_warm + [m or () for m in plan.imported_modules]
+    import_cpu = np.array([0.0] * n_warm + [c or 0.0 for c in plan.import_cpu], dtype=np.float64)
+    if len(import_cpu) != len(names):  # a plan without import columns (synthetic)
+        imports, import_cpu = [()] * len(names), np.zeros(len(names))
+    cost: dict[tuple[str, ...], float] = {}
+    for modules, spent in zip(imports, import_cpu.tolist(), strict=True):
+        if modules and spent > cost.get(modules, 0.0):
+            cost[modules] = spent  # the task that paid for all of them
     if n_warm and len(names) > n_warm:
         # The replay waits for every warm-up task before its first real submission.
         controls[n_warm] = sorted(set(controls[n_warm]) | set(range(n_warm)))
@@ -143,6 +159,9 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
         output_kinds=[*warm_kinds, *plan.output_kinds],
         externals=externals,
         external_kinds=[*warm_kinds, *plan.external_kinds],
+        imports=imports,
+        import_cpu=import_cpu,
+        import_cost=cost,
         flow=flow,
         warmup=n_warm,
         skipped=plan.skipped,

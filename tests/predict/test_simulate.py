@@ -8,7 +8,10 @@ import pytest
 from tapstrace.predict.kinds import KindCost, measure_kind_costs
 from tapstrace.predict.prediction import predict
 from tapstrace.predict.simulate import DEPENDENCY_FAILED, FAILED, OK, Parameters, simulate
+from tapstrace.predict.workload import Workload, from_plan
+from tapstrace.replay.plan import build_plan
 from tests.predict.builders import fixed_model, workload
+from tests.replay.conftest import make_trace
 
 
 def run(work, model, workers=1):
@@ -193,3 +196,57 @@ def test_kind_costs_are_measured_on_replay_payloads() -> None:
     for kind in ("object", "mapping"):
         assert costs[kind].loads > 2 * costs["bytes"].loads
     assert costs["mapping"].make > 10 * costs["bytes"].make
+
+
+def _importing(durations: list[float], paid: float) -> Workload:
+    """Tasks of one function whose first (in the source) spent ``paid`` of its duration
+    importing the function's first-use module ``m``."""
+    work = workload(durations)
+    work.imports = [("m",)] * len(durations)
+    work.import_cpu = np.array([paid] + [0.0] * (len(durations) - 1))
+    work.import_cost = {("m",): paid}
+    return work
+
+
+def test_each_worker_imports_on_its_first_task_of_the_function() -> None:
+    """Four tasks on 2 process workers; the source's first spent 0.5 of its 1.5 s
+    importing: each worker's first task imports (0.5) then runs 1 s, the next ones run
+    1 s. A thread pool's workers share one process: only the first task imports."""
+    work = _importing([1.5, 1.0, 1.0, 1.0], 0.5)
+    s = run(work, fixed_model(workers=2), workers=2)
+    assert s.started.tolist() == pytest.approx([0.0, 0.0, 1.5, 1.5])
+    assert s.ended.tolist() == pytest.approx([1.5, 1.5, 2.5, 2.5])
+    threads = fixed_model(workers=2).model_copy(update={"executor": "thread"})
+    assert run(work, threads, workers=2).ended.tolist() == pytest.approx([1.5, 1.0, 2.0, 2.5])
+
+
+def test_imports_share_the_machines_cores() -> None:
+    """The same on one core: the two workers' imports (0.5 s of CPU each) run at half
+    speed, both done at 1.0; on two cores they are as apart. The sharing follows the
+    imports in flight: 0.5 and 1.5 s of imports on one core end at 1.0 and 2.0."""
+    work = _importing([1.5, 1.0, 1.0, 1.0], 0.5)
+    model = fixed_model(workers=2)
+    one = simulate(work, Parameters.of(model, 2, cores=1))
+    assert one.ended.tolist() == pytest.approx([2.0, 2.0, 3.0, 3.0])
+    two = simulate(work, Parameters.of(model, 2, cores=2))
+    assert two.ended.tolist() == pytest.approx([1.5, 1.5, 2.5, 2.5])
+    uneven = workload([1.0, 2.0])
+    uneven.imports = [("a",), ("b",)]
+    uneven.import_cpu = np.array([0.5, 1.5])
+    uneven.import_cost = {("a",): 0.5, ("b",): 1.5}
+    s = simulate(uneven, Parameters.of(model, 2, cores=1))
+    # a: 0.5 s of work at half speed -> 1.0, then 0.5 s; b: 0.5 done by 1.0, 1.0 left
+    # alone -> 2.0, then 0.5 s.
+    assert s.ended.tolist() == pytest.approx([1.5, 2.5])
+
+
+def test_a_trace_s_first_use_imports_reach_the_workload() -> None:
+    """From a schema 1.4 trace: every task of a function gets the function's first-use
+    modules; the cost is what the task that imported them recorded."""
+    rows = [{"task_id": i, "name": "f", "module": "mod", "started": 0.0, "ended": 1.0,
+             "cpu_seconds": 1.0, "import_seconds": 0.4 if i == 0 else 0.0,
+             "imported_modules": ["sklearn"] if i == 0 else None} for i in range(3)]  # fmt: skip
+    work = from_plan(build_plan(make_trace(rows)))
+    assert work.imports == [("sklearn",)] * 3
+    assert work.import_cpu.tolist() == pytest.approx([0.4, 0.0, 0.0])
+    assert work.import_cost == {("sklearn",): pytest.approx(0.4)}
