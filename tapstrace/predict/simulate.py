@@ -204,11 +204,16 @@ def simulate(
     collector_free = 0.0
     asked = np.maximum(workload.durations, 0.0)
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
-    durations = asked + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
-    durations = durations + workload.outputs * params.per_output_byte + on_worker
     # First-use imports: the replay takes each task's own recorded import time off it
     # and imports the function's modules on each worker's first task of the function.
-    durations = np.maximum(durations - workload.import_cpu, 0.0)
+    durations = np.maximum(
+        asked
+        + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
+        + workload.outputs * params.per_output_byte
+        + on_worker
+        - workload.import_cpu,
+        0.0,
+    )
     cores = _Cores(params.cores) if params.cores else None
     first_use = workload.imports
     import_cost = workload.import_cost
@@ -316,33 +321,26 @@ def simulate(
                     st = a + moved + latency
             else:  # worker to worker: fetched while the task waits for its slot
                 sched_next = a + service
-                waited = RUN[i] < last_end[k]
-                st = a + (noop_gap[i] if last_noop[k] else gap[i]) if waited else a + latency
-                fetched = (RUN[i] if waited else a) + latency + moved
-                if fetched > st:
-                    st = fetched
-            start(i, k, st)
-
-    def start(i: int, k: int, st: float) -> None:
-        """Task i starts on slot k at ``st``: with its first-use imports, if the slot's
-        process has not made them, then for its duration."""
-        ST[i] = st
-        SLOT[i] = k
-        modules = first_use[i]
-        if modules and modules not in loaded[k]:
-            loaded[k].add(modules)
-            cost = import_cost[modules]
-            if cores is not None:  # on the shared cores, from st
-                push(heap, (st, import_code - i))
-                return
-            st += cost
-        EN[i] = st + duration[i]
-        push(heap, (EN[i], i))
-
-    def queued(i: int, now: float) -> None:
-        """Task i joins the queue of ready tasks."""
-        RUN[i] = now
-        fifo.append(i)
+                if RUN[i] < last_end[k]:
+                    st = a + (noop_gap[i] if last_noop[k] else gap[i])
+                    fetched = RUN[i] + latency + moved
+                    if fetched > st:
+                        st = fetched
+                else:
+                    st = a + latency + moved
+            ST[i] = st
+            SLOT[i] = k
+            modules = first_use[i]
+            if modules and modules not in loaded[k]:  # the slot's process imports first
+                loaded[k].add(modules)
+                cost = import_cost.get(modules, 0.0)  # none where no task's import was timed
+                if cost > 0 and cores is not None:  # on the shared cores, from st
+                    push(heap, (st, import_code - i))
+                    continue
+                st += cost
+            en = st + duration[i]
+            EN[i] = en
+            push(heap, (en, i))
 
     def finish_dead(i: int, t: float) -> None:
         status[i] = DEPENDENCY_FAILED
@@ -357,7 +355,8 @@ def simulate(
                 finish_dead(c, now)
                 return
             by_handoff[c] = latest[c] > S[c]
-            queued(c, now)
+            RUN[c] = now
+            fifo.append(c)
             dispatch(now)
         else:
             t = latest[c] + engine[c]
@@ -382,12 +381,70 @@ def simulate(
                 t = after
         return t
 
-    def ended(i: int, now: float) -> None:
-        """Task i has ended (or, never run, has been settled) at ``now``."""
-        nonlocal collector_free, t_next
+    while True:
+        t_heap = heap[0][0] if heap else _INF
+        t_cpu = cores.next_end() if cores is not None else _INF
+        if t_cpu < t_heap:
+            t_heap = t_cpu
+        if t_next <= t_heap and nxt < n:
+            # The client submits task nxt.
+            i = nxt
+            now = t_next
+            S[i] = now
+            submitted[i] = True
+            client_free = now + submit_cost[i]
+            nxt += 1
+            t_next = _INF
+            if nxt < n and not ctrl_pend[nxt]:
+                t_next = next_time(nxt)
+            if native:
+                D[i] = now
+                if not pend[i]:
+                    R[i] = now if not parents[i] else max(now, latest_rc[i])
+                    if dead[i]:
+                        finish_dead(i, now)
+                    else:
+                        RUN[i] = now
+                        fifo.append(i)
+                        dispatch(now)
+            elif not pend[i]:
+                if parents[i]:
+                    parents_done(i, now)
+                else:
+                    R[i] = D[i] = now
+                    RUN[i] = now
+                    fifo.append(i)
+                    dispatch(now)
+            continue
+        if cores is not None and t_cpu <= t_heap and t_cpu < _INF:
+            i = cores.pop(t_cpu)  # task i has made its imports
+            EN[i] = t_cpu + duration[i]
+            push(heap, (EN[i], i))
+            continue
+        if not heap:
+            break
+        now, code = pop(heap)
+        if code < 0:
+            if code >= -n:  # a task whose parents' results reached the engine
+                RUN[code + n] = now
+                fifo.append(code + n)
+            elif code <= import_code:  # a task starts with its imports
+                assert cores is not None
+                i = import_code - code
+                cores.add(now, import_cost.get(first_use[i], 0.0), i)
+                continue
+            elif on_demand:  # a worker started on demand came up
+                k = -n - 1 - code
+                if up_at[k] != now:
+                    continue  # a lapsed event: its batch grew and comes up later
+                up_at[k] = -_INF
+                spawning -= 1
+                push(idle, (now, k))
+            dispatch(now)  # or a slot came up
+            continue
+        i = code
         k = SLOT[i]
         if k >= 0:
-            EN[i] = now
             last_end[k] = now
             last_noop[k] = noop[i]
             push(idle, (now, k))
@@ -424,66 +481,6 @@ def simulate(
                 t_next = next_time(j)
         if k >= 0:
             dispatch(now)
-
-    while True:
-        t_heap = heap[0][0] if heap else _INF
-        t_cpu = cores.next_end() if cores is not None else _INF
-        if t_cpu < t_heap:
-            t_heap = t_cpu
-        if t_next <= t_heap and nxt < n:
-            # The client submits task nxt.
-            i = nxt
-            now = t_next
-            S[i] = now
-            submitted[i] = True
-            client_free = now + submit_cost[i]
-            nxt += 1
-            t_next = _INF
-            if nxt < n and not ctrl_pend[nxt]:
-                t_next = next_time(nxt)
-            if native:
-                D[i] = now
-                if not pend[i]:
-                    R[i] = now if not parents[i] else max(now, latest_rc[i])
-                    if dead[i]:
-                        finish_dead(i, now)
-                    else:
-                        queued(i, now)
-                        dispatch(now)
-            elif not pend[i]:
-                if parents[i]:
-                    parents_done(i, now)
-                else:
-                    R[i] = D[i] = now
-                    queued(i, now)
-                    dispatch(now)
-            continue
-        if cores is not None and t_cpu <= t_heap and t_cpu < _INF:
-            i = cores.pop(t_cpu)  # task i has made its imports
-            EN[i] = t_cpu + duration[i]
-            push(heap, (EN[i], i))
-            continue
-        if not heap:
-            break
-        now, code = pop(heap)
-        if code < 0:
-            if code >= -n:  # a task whose parents' results reached the engine
-                queued(code + n, now)
-            elif code <= import_code:  # a task starts with its imports
-                assert cores is not None
-                i = import_code - code
-                cores.add(now, import_cost[first_use[i]], i)
-                continue
-            elif on_demand:  # a worker started on demand came up
-                k = -n - 1 - code
-                if up_at[k] != now:
-                    continue  # a lapsed event: its batch grew and comes up later
-                up_at[k] = -_INF
-                spawning -= 1
-                push(idle, (now, k))
-            dispatch(now)  # or a slot came up
-            continue
-        ended(code, now)
 
     return Schedule(
         workers=nslots,

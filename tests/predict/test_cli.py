@@ -29,6 +29,7 @@ ERRORS = [
     (["predict", TRACE, "--model", "good.json", "--workers", "0"], "--workers 0: worker counts"),
     (["predict", TRACE, "--model", "good.json", "--workers", "x"], "'x' is not a whole number"),
     (["predict", "missing.arrow", "--model", "good.json", "--workers", "2"], "missing.arrow: no"),
+    (["predict", TRACE, "--model", "good.json", "--workers", "2", "--cores", "-1"], "--cores"),
     (["calibrate", "missing.arrow"], "missing.arrow: no such file or directory"),
     (["calibrate", "--executor", "nope"], "unknown executor 'nope'"),
     (["calibrate", "--executor", "thread", "--executor.max-threads", "0"], "--executor.max-th"),
@@ -45,6 +46,22 @@ def test_errors_are_one_line(models: Path, tmp_path: Path, args: list[str], mess
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("tapstrace: error: "), result.stderr
     assert message in lines[0]
+
+
+def test_cores_share_the_workers_first_use_imports(tmp_path: Path) -> None:
+    """moldesign's workers each import scikit-learn and tblite on first use: on one core
+    for 16 workers those imports queue, on a core per worker (--cores 0) they do not."""
+    fixed_model(workers=16).save(tmp_path / "m.json")
+    trace = str(Path(TRACE).parent / "moldesign.arrow")
+    spans = {}
+    for cores in ("0", "1"):
+        out = tapstrace_cli("predict", trace, "--model", "m.json", "--workers", "16",
+                            "--cores", cores, "--json", cwd=tmp_path)  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        (row,) = json.loads(out.stdout)["predictions"]
+        spans[cores] = row["makespan_s"]
+        assert row["cores"] == (None if cores == "0" else 1.0)
+    assert spans["1"] > spans["0"] + 1.0
 
 
 @pytest.mark.slow

@@ -250,3 +250,15 @@ def test_a_trace_s_first_use_imports_reach_the_workload() -> None:
     assert work.imports == [("sklearn",)] * 3
     assert work.import_cpu.tolist() == pytest.approx([0.4, 0.0, 0.0])
     assert work.import_cost == {("sklearn",): pytest.approx(0.4)}
+
+
+def test_modules_whose_import_was_not_timed_cost_nothing() -> None:
+    """A function's first-use modules with no task that timed their import (a task too
+    short for the CPU clock): the workers import them at no cost, with or without cores."""
+    work = workload([1.0, 1.0])
+    work.imports = [("m",), ("m",)]
+    work.import_cpu = np.zeros(2)
+    model = fixed_model(workers=2)
+    for cores in (0, 2):
+        s = simulate(work, Parameters.of(model, 2, cores=cores))
+        assert s.ended.tolist() == pytest.approx([1.0, 1.0])
