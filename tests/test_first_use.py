@@ -63,7 +63,10 @@ def test_plan_gives_a_function_s_first_use_imports_to_each_of_its_tasks() -> Non
     ]  # fmt: skip
     plan = build_plan(make_trace(rows), time_scale=2.0)
     assert plan.imported_modules == [("sklearn.ensemble",), ("sklearn.ensemble",), ()]
+    # The task's own import time is scaled with its time (and taken off it); what the
+    # import costs is not: the replay imports for real, at the library's own cost.
     assert plan.import_cpu == [pytest.approx(0.4), 0.0, 0.0]
+    assert plan.import_cost == {("sklearn.ensemble",): pytest.approx(0.2)}
 
 
 def _cpu_of(task: ReplayTask) -> float:
@@ -89,11 +92,12 @@ def test_replayed_task_imports_instead_of_burning_the_import_time(tmp_path: Path
 
 
 def test_an_import_that_cannot_be_made_here_is_burnt_once_per_process() -> None:
-    """A trace from a machine that had a library this one lacks: the recorded import
-    time is spent by the first copy in each process, as the import would have been."""
+    """A trace from a machine that had a library this one lacks: the import's recorded
+    cost is spent by the first copy in each process, as the import would have been,
+    unscaled even where the task's own time was scaled down (here to a tenth)."""
     missing = ("tapstrace_no_such_module_here",)
-    task = ReplayTask("t", 0.08, "recorded", 0, cpu=0.08, blocked=0.0, imports=missing,
-                      import_cpu=IMPORT_CPU)  # fmt: skip
+    task = ReplayTask("t", 0.008, "recorded", 0, cpu=0.008, blocked=0.0, imports=missing,
+                      import_cpu=IMPORT_CPU / 10, import_cost=IMPORT_CPU)  # fmt: skip
     first, second = _cpu_of(task), _cpu_of(task)
-    assert first >= 0.079
-    assert 0.028 <= second < 0.08 - IMPORT_CPU * 0.6
+    assert first >= IMPORT_CPU + 0.003 * 0.9
+    assert 0.0028 <= second < 0.008 - IMPORT_CPU / 10 * 0.6

@@ -41,7 +41,8 @@ class Workload:
             which a worker imports on its first task of the function.
         import_cpu: each task's own recorded import time (part of its duration; a replay
             takes it off and imports instead).
-        import_cost: what importing each first-use tuple cost where the source paid it.
+        import_cost: what importing each first-use tuple cost where the source paid it
+            (not scaled with --time-scale: the replay imports for real).
     """
 
     names: list[str]
@@ -137,10 +138,6 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     import_cpu = np.array([0.0] * n_warm + [c or 0.0 for c in plan.import_cpu], dtype=np.float64)
     if len(import_cpu) != len(names):  # a plan without import columns (synthetic)
         imports, import_cpu = [()] * len(names), np.zeros(len(names))
-    cost: dict[tuple[str, ...], float] = {}
-    for modules, spent in zip(imports, import_cpu.tolist(), strict=True):
-        if modules and spent > cost.get(modules, 0.0):
-            cost[modules] = spent  # the task that paid for all of them
     if n_warm and len(names) > n_warm:
         # The replay waits for every warm-up task before its first real submission.
         controls[n_warm] = sorted(set(controls[n_warm]) | set(range(n_warm)))
@@ -161,7 +158,7 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
         external_kinds=[*warm_kinds, *plan.external_kinds],
         imports=imports,
         import_cpu=import_cpu,
-        import_cost=cost,
+        import_cost=dict(plan.import_cost),
         flow=flow,
         warmup=n_warm,
         skipped=plan.skipped,

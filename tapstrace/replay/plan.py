@@ -77,9 +77,13 @@ class Plan:
     gil: list[float | None] = field(default_factory=list)
     #: First-use imports: the outermost modules the source tasks of each task's function
     #: imported (empty: none, or not recorded), and the CPU seconds the task's own
-    #: imports took (x time-scale).
+    #: imports took (x time-scale: part of its scaled time, taken off it).
     imported_modules: list[tuple[str, ...]] = field(default_factory=list)
     import_cpu: list[float] = field(default_factory=list)
+    #: What importing each first-use tuple cost in the source (the most a task that
+    #: imported it recorded), not scaled: a replay imports the modules for real, and a
+    #: library takes as long to load whatever --time-scale does to the tasks' work.
+    import_cost: dict[tuple[str, ...], float] = field(default_factory=dict)
     #: Module of each task's result type, where a library's (imported on unpickling).
     output_modules: list[str | None] = field(default_factory=list)
     output_kinds: list[str | None] = field(default_factory=list)
@@ -423,7 +427,10 @@ def build_plan(
         plan.gil.append(None if held is None else held * time_scale)
         plan.output_modules.append(out_modules[i])
         plan.imported_modules.append(first_uses[i])
-        plan.import_cpu.append((import_cpus[i] or 0.0) * time_scale if imported[i] else 0.0)
+        paid = (import_cpus[i] or 0.0) if imported[i] else 0.0
+        plan.import_cpu.append(paid * time_scale)
+        if paid > plan.import_cost.get(first_uses[i], 0.0):
+            plan.import_cost[first_uses[i]] = paid
         plan.output_kinds.append(out_kinds[i])
         plan.modules.append(modules[i])
         plan.external_kinds.append(in_kinds[i])

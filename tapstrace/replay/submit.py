@@ -116,7 +116,7 @@ def submit_plan(
     cpus, blocked, kinds = plan.cpus, plan.blocked, plan.output_kinds
     ext_kinds, gils, out_modules = plan.external_kinds, plan.gil, plan.output_modules
     error_types, attempts, modules = plan.error_types, plan.attempts, plan.modules
-    imported, import_cpu = plan.imported_modules, plan.import_cpu
+    imported, import_cpu, import_cost = plan.imported_modules, plan.import_cpu, plan.import_cost
     paced = plan.flow != "absent"
     pid = os.getpid()
     submit = engine.submit_task
@@ -154,7 +154,8 @@ def submit_plan(
                           output_kind=kinds[i], error_type=error_types[i], attempts=tries,
                           client_pid=pid, module=modules[i], blocked=blocked[i],
                           gil=gils[i], input_modules=inputs, imports=imported[i],
-                          import_cpu=import_cpu[i])  # fmt: skip
+                          import_cpu=import_cpu[i],
+                          import_cost=import_cost.get(imported[i], 0.0))  # fmt: skip
         future = submit(task, tuple(args), source_id=sources[i], retries=len(tries) or None)
         previous = time.time()
         future.add_done_callback(tracker)

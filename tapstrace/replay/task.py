@@ -219,8 +219,8 @@ class ReplayTask:
     """
 
     __slots__ = ("attempts", "blocked", "client_pid", "cpu", "duration", "error_type", "failure",
-                 "gil", "import_cpu", "imports", "input_modules", "mode", "name", "output_bytes",
-                 "output_kind", "task_module")  # fmt: skip
+                 "gil", "import_cost", "import_cpu", "imports", "input_modules", "mode", "name",
+                 "output_bytes", "output_kind", "task_module")  # fmt: skip
 
     def __init__(
         self,
@@ -241,6 +241,7 @@ class ReplayTask:
         input_modules: tuple[str, ...] = (),
         imports: tuple[str, ...] = (),
         import_cpu: float = 0.0,
+        import_cost: float = 0.0,
     ) -> None:
         self.name = name
         #: The source task's module: imported on first use in each worker process.
@@ -257,10 +258,13 @@ class ReplayTask:
         #: Modules of the types of the source task's inputs (a library's objects, such as
         #: a scikit-learn model): unpickling them imported them on the worker.
         self.input_modules = input_modules
-        #: Modules the source task imported on first use, and the CPU time that took
-        #: (part of its recorded time): imported here instead (see :meth:`_first_use`).
+        #: Modules the source task's function imported on first use, the CPU time this
+        #: task's own imports took (part of its recorded time, scaled with it) and what
+        #: importing them cost the source (not scaled): imported here instead (see
+        #: :meth:`_first_use`).
         self.imports = imports
         self.import_cpu = import_cpu
+        self.import_cost = import_cost
         self.output_kind = output_kind
         self.error_type = error_type
         self.attempts = attempts
@@ -274,14 +278,16 @@ class ReplayTask:
         return (_rebuild, (self.name, self.duration, self.mode, self.output_bytes, self.failure,
                            self.cpu, self.output_kind, self.error_type, self.attempts,
                            self.client_pid, self.task_module, self.blocked, self.gil,
-                           self.input_modules, self.imports, self.import_cpu))  # fmt: skip
+                           self.input_modules, self.imports, self.import_cpu,
+                           self.import_cost))  # fmt: skip
 
     def for_attempt(self, attempt: int) -> ReplayTask:
         """What attempt ``attempt`` (from 1) does: the source's failed attempts first."""
         return _rebuild(self.name, self.duration, self.mode, self.output_bytes, self.failure,
                         self.cpu, self.output_kind, self.error_type, self.attempts[attempt - 1:],
                         self.client_pid, self.task_module, self.blocked, self.gil,
-                        self.input_modules, self.imports, self.import_cpu)  # fmt: skip
+                        self.input_modules, self.imports, self.import_cpu,
+                        self.import_cost)  # fmt: skip
 
     def __call__(self, *inputs: Any) -> Any:
         if self.task_module is not None and self.task_module not in sys.modules:
@@ -318,14 +324,15 @@ class ReplayTask:
         """Import what the source task imported on first use, as it did: a worker that
         has them already (a thread pool's second thread) pays nothing, as the real
         task would not have. Where one cannot be imported here (a trace from another
-        machine), spend the recorded import time instead, once per process."""
+        machine), spend what the import cost the source instead, once per process (not
+        scaled with the task: a real import here would not be either)."""
         missing = False
         for module in self.imports:
             if module not in sys.modules and not import_module(module):
                 missing = True
         if missing and self.imports not in _SPENT:
             _SPENT.add(self.imports)
-            burn(self.import_cpu)
+            burn(self.import_cost)
 
     def _fail(self, error_type: str | None, message: str) -> None:
         if error_type in WORKER_DEATHS and os.getpid() != self.client_pid:
@@ -350,12 +357,13 @@ def _rebuild(
     input_modules: tuple[str, ...] = (),
     imports: tuple[str, ...] = (),
     import_cpu: float = 0.0,
+    import_cost: float = 0.0,
 ) -> ReplayTask:
     return ReplayTask(name, duration, mode, output_bytes, failure, cpu=cpu,
                       output_kind=output_kind, error_type=error_type, attempts=attempts,
                       client_pid=client_pid, module=module, blocked=blocked,
                       gil=gil, input_modules=input_modules, imports=imports,
-                      import_cpu=import_cpu)  # fmt: skip
+                      import_cpu=import_cpu, import_cost=import_cost)  # fmt: skip
 
 
 def _materialised(data: Any) -> Any:

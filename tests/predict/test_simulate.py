@@ -250,6 +250,10 @@ def test_a_trace_s_first_use_imports_reach_the_workload() -> None:
     assert work.imports == [("sklearn",)] * 3
     assert work.import_cpu.tolist() == pytest.approx([0.4, 0.0, 0.0])
     assert work.import_cost == {("sklearn",): pytest.approx(0.4)}
+    # Scaled down, the task's own import time shrinks with it; the import does not.
+    scaled = from_plan(build_plan(make_trace(rows), time_scale=0.01))
+    assert scaled.import_cpu.tolist() == pytest.approx([0.004, 0.0, 0.0])
+    assert scaled.import_cost == {("sklearn",): pytest.approx(0.4)}
 
 
 def test_modules_whose_import_was_not_timed_cost_nothing() -> None:
