@@ -5,9 +5,10 @@ For each executor (a child process each, so one crash or leak cannot spoil the n
 1. calibrate it live (``tapstrace.predict.calibrate``) at --calibrate-workers;
 2. for the shipped app traces and three synthetic shapes (a bag of short tasks, a random
    layered DAG, a chain), at each of --workers: predict the makespan with the model,
-   then replay the trace for real --repeat times (``tapstrace.replay.replay``, sleep
-   mode, the same --time-scale; long traces are scaled down to about --budget seconds
-   of work), and compare with their mean; the naive bound max(critical path, work /
+   then replay the trace for real --repeat times (``tapstrace.replay.replay``, each in
+   a fresh process as ``tapstrace replay`` would run it, sleep mode, the same
+   --time-scale; long traces are scaled down to about --budget seconds of work), and
+   compare with their mean; the naive bound max(critical path, work /
    workers) is printed beside it;
 3. the scheduler-throughput experiment: bags of no-op tasks at --throughput-workers,
    predicted against measured tasks/s.
@@ -173,9 +174,9 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
     """Calibrate ``name``, then predict and replay every trace; JSON lines to stdout."""
     from tapstrace.plugins import registry
     from tapstrace.predict.calibrate import Sizes, calibrate, with_workers
+    from tapstrace.predict.imports import time_imports
     from tapstrace.predict.prediction import predict
     from tapstrace.predict.workload import from_trace
-    from tapstrace.replay import replay
 
     logging.basicConfig(level=logging.ERROR)
     out: Path = args.out
@@ -196,10 +197,9 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
         spans, loads = [], []
         for _ in range(args.repeat):
             loads.append(load())
-            result = replay(path, name, params, mode="sleep", time_scale=scale,
-                            runs_dir=out / "runs", traces_dir=out / "runs")  # fmt: skip
-            if result.makespan_s:
-                spans.append(result.makespan_s)
+            span = fresh_replay(path, name, params, scale, out / "runs")
+            if span:
+                spans.append(span)
         return spans, statistics.mean(loads)
 
     for label, source, scale in traces(args):
@@ -208,6 +208,7 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
         for workers in [int(w) for w in args.workers.split(",")]:
             path = warmed(source, workers, out)
             work = from_trace(read_trace(path, warn=False), time_scale=scale)
+            time_imports(work)  # as tapstrace predict does (its --imports time)
             p = predict(work, model, workers, samples=5)
             spans, at = measure(path, scale, workers)
             low, high = p.interval
@@ -232,6 +233,35 @@ def run_executor(name: str, args: argparse.Namespace) -> None:
                "measured_per_s": n / statistics.mean(spans) if spans else None, "load": at,
                "calibrated": workers in cal_workers}  # fmt: skip
         emit(row, out)
+
+
+def fresh_replay(path: Path, name: str, params: dict[str, Any], scale: float,
+                 runs: Path) -> float | None:  # fmt: skip
+    """The makespan of one sleep-mode replay in a fresh process, as ``tapstrace replay``
+    runs it: a thread pool's workers share the client's process, and a replay after
+    another in the same process would find the libraries the tasks import on first use
+    loaded already (two replays of docking on one thread in one process: 27 % apart)."""
+    job = {"path": str(path), "executor": name, "params": params, "scale": scale,
+           "runs": str(runs)}  # fmt: skip
+    child = subprocess.run([sys.executable, __file__, "--replay", json.dumps(job)],
+                           capture_output=True, text=True)  # fmt: skip
+    for line in child.stdout.splitlines():
+        if line.startswith("MAKESPAN "):
+            return float(line.split()[1]) or None
+    tail = " | ".join(child.stderr.strip().splitlines()[-3:])
+    print(f"replay of {path.name} on {name} failed ({child.returncode}): {tail}", file=sys.stderr)
+    return None
+
+
+def replay_job(job: dict[str, Any]) -> None:
+    """The child of :func:`fresh_replay`: replay, print the makespan."""
+    from tapstrace.replay import replay
+
+    logging.basicConfig(level=logging.ERROR)
+    runs = job["runs"]
+    result = replay(job["path"], job["executor"], job["params"], mode="sleep",
+                    time_scale=job["scale"], runs_dir=runs, traces_dir=runs)  # fmt: skip
+    print(f"MAKESPAN {result.makespan_s or 0.0}", flush=True)
 
 
 def emit(row: dict[str, Any], out: Path | None = None) -> None:
@@ -298,7 +328,12 @@ def main() -> None:
                         help="predict the rows in --out again with the current simulator and "
                         "the models calibrated then (the measurements stay)")  # fmt: skip
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: one executor
+    parser.add_argument("--replay", help=argparse.SUPPRESS)  # grandchild: one replay
     args = parser.parse_args()
+    if args.replay:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        replay_job(json.loads(args.replay))
+        return
     if args.quick:
         args.workers = "1,4"
         args.calibrate_workers = "1,4"
@@ -343,6 +378,7 @@ def main() -> None:
 def repredict(out: Path) -> None:
     """Predict every saved row again from its executor's saved model and the warmed
     trace it measured (the replays' measurements are kept as they were)."""
+    from tapstrace.predict.imports import time_imports
     from tapstrace.predict.model import ExecutorModel
     from tapstrace.predict.prediction import predict
     from tapstrace.predict.workload import from_trace
@@ -360,6 +396,7 @@ def repredict(out: Path) -> None:
                 trace = out / "warmed" / f"noop-bag-{row['tasks']}-w{row['workers']}.arrow"
                 scale = 1.0
             work = from_trace(read_trace(trace, warn=False), time_scale=scale)
+            time_imports(work)
             p = predict(work, model, row["workers"], samples=5)
             if row["kind"] == "accuracy":
                 row["predicted_s"], (row["low_s"], row["high_s"]) = p.makespan, p.interval

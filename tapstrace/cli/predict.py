@@ -117,6 +117,16 @@ def _trace_path(out: str, workers: int, many: bool, app: str, executor: str) -> 
               "library on 2 cores take 8 times as long each) [default: those of the "
               "machine the model was calibrated on; 0: one per worker, as on a "
               "cluster].")  # fmt: skip
+@click.option(
+    "--imports",
+    type=click.Choice(["time", "recorded"]),
+    default="time",
+    show_default=True,
+    help="What the workers' first-use imports cost: timed here in a fresh interpreter, "
+    "as a replay on this machine pays them (its tasks' modules, their inputs' types' and "
+    "their functions' first-use modules), or as the trace recorded them (first-use "
+    "modules only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the prediction as JSON.")
 @click.option("--plot", is_flag=True, help="Draw the scaling curve (PNG and SVG) into --out.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
@@ -138,6 +148,7 @@ def predict(
     seed: int,
     warm: bool,
     cores: float | None,
+    imports: str,
     as_json: bool,
     plot: bool,
     out: Path | None,
@@ -152,6 +163,7 @@ def predict(
       tapstrace predict traces/cholesky.arrow --executor dask --workers 8
       tapstrace predict traces/cholesky.arrow --model dask-20260101 --workers 1,2,4,8 --plot
     """
+    from tapstrace.predict.imports import time_imports
     from tapstrace.predict.model import ExecutorModel
     from tapstrace.predict.prediction import predict as run_prediction
     from tapstrace.predict.store import find_model, latest_model
@@ -178,6 +190,7 @@ def predict(
             client_time=client_time,  # type: ignore[arg-type]
         )
         loaded = time.perf_counter() - started
+        timing = time_imports(work) if imports == "time" else None
         if samples is None:  # a million tasks take ~5 s a run; their spread is small
             samples = 5 if len(work) < LARGE else 2
         predictions = [
@@ -198,6 +211,15 @@ def predict(
         "time_scale": time_scale,
         "data_scale": data_scale,
         "load_seconds": loaded,
+        "imports": "recorded"
+        if timing is None
+        else {
+            "units": timing.units,
+            "cpu_seconds": timing.seconds,
+            "not_importable": [list(u) for u in timing.missing],
+            "probe_seconds": timing.wall,
+            "error": timing.error,
+        },
     }
     path_length = _critical_path(trace) * time_scale
     rows = []
@@ -266,6 +288,18 @@ def _print(
             f"with {facts['source_workers'] or '?'} workers"
         )
     console.print(head)
+    timed = facts["imports"]
+    if isinstance(timed, dict) and timed["units"]:
+        if timed["error"]:
+            console.print(f"first-use imports: not timed here ({timed['error']}); as recorded")
+        else:
+            line = (
+                f"first-use imports timed here: {timed['units']} units, "
+                f"{_seconds(timed['cpu_seconds'])} of CPU per worker that needs them all"
+            )
+            if timed["not_importable"]:
+                line += f"; {len(timed['not_importable'])} not importable here (as recorded)"
+            console.print(line)
     if len(rows) > 1 or analysis is None:
         table = Table(title="predicted scaling", title_justify="left")
         for col in ("workers", "makespan", "interval", "speed-up", "utilisation",

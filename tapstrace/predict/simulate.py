@@ -22,9 +22,11 @@ a task at max(previous submission + its busy time, its control parents' results 
 client time), as the replay does.
 
 First-use imports (schema 1.4) are simulated as a replay makes them: a task's own
-recorded import time is taken off its duration, and the first task of a function on a
-worker (for a thread pool: in the process) imports the function's first-use modules,
-at the CPU time the source recorded for them. Imports are CPU work on the machine's
+recorded import time is taken off its duration, and a task first imports, on its
+worker (for a thread pool: in the process), what it needs and the worker lacks: its
+source task's module, its inputs' types' modules and its function's first-use modules
+(Workload.imports), each at its cost (timed on this machine by
+tapstrace.predict.imports, else as the source recorded it). Imports are CPU work on the machine's
 ``cores`` (processor sharing: 16 new workers importing scikit-learn on 2 cores take 8
 times as long each); a thread pool imports under one GIL.
 
@@ -217,9 +219,16 @@ def simulate(
     cores = _Cores(params.cores) if params.cores else None
     first_use = workload.imports
     import_cost = workload.import_cost
+    by_module = workload.import_modules
+    due = [0.0] * n  # what each task's imports cost (where it had some to make)
+    # The units and modules each slot's process has imported (a thread pool's slots
+    # share one process).
     loaded: list[set[tuple[str, ...]]] = (
         [set()] * nslots if params.in_memory else [set() for _ in range(nslots)]
-    )  # what each slot's process has imported (a thread pool's slots share one)
+    )
+    loaded_modules: list[set[str]] = (
+        [set()] * nslots if params.in_memory else [set() for _ in range(nslots)]
+    )
     noop = (asked == 0).tolist()
     retry_cost = fit.result.median + fit.launch.median + fit.execution.median
     for i, tries in enumerate(workload.retries):
@@ -330,14 +339,28 @@ def simulate(
                     st = a + latency + moved
             ST[i] = st
             SLOT[i] = k
-            modules = first_use[i]
-            if modules and modules not in loaded[k]:  # the slot's process imports first
-                loaded[k].add(modules)
-                cost = import_cost.get(modules, 0.0)  # none where no task's import was timed
-                if cost > 0 and cores is not None:  # on the shared cores, from st
-                    push(heap, (st, import_code - i))
-                    continue
-                st += cost
+            units = first_use[i]
+            if units:  # the slot's process imports what it lacks first
+                has = loaded[k]
+                cost = 0.0
+                for unit in units:
+                    if unit not in has:
+                        has.add(unit)
+                        modules = by_module.get(unit)
+                        if modules is None:  # as the source recorded it (or free)
+                            cost += import_cost.get(unit, 0.0)
+                            continue
+                        has_module = loaded_modules[k]
+                        for module, seconds in modules.items():
+                            if module not in has_module:
+                                has_module.add(module)
+                                cost += seconds
+                if cost > 0:
+                    if cores is not None:  # on the shared cores, from st
+                        due[i] = cost
+                        push(heap, (st, import_code - i))
+                        continue
+                    st += cost
             en = st + duration[i]
             EN[i] = en
             push(heap, (en, i))
@@ -431,7 +454,7 @@ def simulate(
             elif code <= import_code:  # a task starts with its imports
                 assert cores is not None
                 i = import_code - code
-                cores.add(now, import_cost.get(first_use[i], 0.0), i)
+                cores.add(now, due[i], i)
                 continue
             elif on_demand:  # a worker started on demand came up
                 k = -n - 1 - code

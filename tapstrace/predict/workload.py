@@ -19,6 +19,10 @@ import numpy as np
 from tapstrace.replay.plan import ClientFlow, ClientTime, Plan, build_plan
 from tapstrace.trace.reader import Trace
 
+#: Modules a worker imports together, at one cost: a task's module, its input's type's
+#: module (one each), or its function's first-use modules (the source timed them as one).
+Unit = tuple[str, ...]
+
 
 @dataclass
 class Workload:
@@ -37,12 +41,17 @@ class Workload:
             final one (replayed too).
         output_kinds, external_kinds: the payload kind of each task's result and of its
             external input (``externals`` bytes, part of ``inputs``), priced by kind.
-        imports: each task's function's first-use modules (schema 1.4; empty before),
-            which a worker imports on its first task of the function.
+        imports: what a replay worker imports for each task where it has not yet, in
+            order: the source task's module, its inputs' types' modules and its
+            function's first-use modules (schema 1.4; none before).
         import_cpu: each task's own recorded import time (part of its duration; a replay
             takes it off and imports instead).
-        import_cost: what importing each first-use tuple cost where the source paid it
-            (not scaled with --time-scale: the replay imports for real).
+        import_cost: what importing each first-use unit cost the source (not scaled
+            with --time-scale: the replay imports for real).
+        import_modules: for each unit timed on this machine
+            (:func:`tapstrace.predict.imports.time_imports`), every module importing it
+            loads and its own seconds; a worker pays for those it lacks. Units not here
+            cost ``import_cost`` (or nothing).
     """
 
     names: list[str]
@@ -59,9 +68,10 @@ class Workload:
     output_kinds: list[str | None] = field(default_factory=list)
     externals: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     external_kinds: list[str | None] = field(default_factory=list)
-    imports: list[tuple[str, ...]] = field(default_factory=list)
+    imports: list[tuple[Unit, ...]] = field(default_factory=list)
     import_cpu: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    import_cost: dict[tuple[str, ...], float] = field(default_factory=dict)
+    import_cost: dict[Unit, float] = field(default_factory=dict)
+    import_modules: dict[Unit, dict[str, float]] = field(default_factory=dict)
     flow: str = "absent"
     warmup: int = 0
     skipped: int = 0
@@ -92,6 +102,35 @@ def _flow(plan: Plan) -> tuple[str, list[list[int]], list[float], list[float]]:
     if plan.flow == "absent":
         return "absent", [[] for _ in range(n)], [0.0] * n, [0.0] * n
     return plan.flow, plan.control, plan.client, plan.busy
+
+
+def _units(module: str | None, inputs: tuple[str, ...], first_use: Unit) -> tuple[Unit, ...]:
+    """A task's import units in the order a replay worker imports them."""
+    units: list[Unit] = [(module,)] if module else []
+    units += [(m,) for m in inputs]
+    if first_use:
+        units.append(first_use)
+    return tuple(units)
+
+
+def _imports(plan: Plan) -> list[tuple[Unit, ...]]:
+    """Each task's import units (tapstrace.replay.task.ReplayTask.__call__: its module,
+    its parents' result types' modules, its function's first-use modules); the tuples
+    are shared between tasks that import the same (a million tasks, a few functions)."""
+    n = len(plan.names)
+    modules = plan.modules if len(plan.modules) == n else [None] * n
+    first = plan.imported_modules if len(plan.imported_modules) == n else [()] * n
+    outs = plan.output_modules if len(plan.output_modules) == n else [None] * n
+    shared: dict[tuple[Any, ...], tuple[Unit, ...]] = {}
+    found = []
+    for i in range(n):
+        inputs = tuple(sorted({m for p in plan.parents[i] if (m := outs[p]) is not None}))
+        key = (modules[i], inputs, first[i])
+        units = shared.get(key)
+        if units is None:
+            units = shared[key] = _units(modules[i], inputs, first[i] or ())
+        found.append(units)
+    return found
 
 
 def _retries(plan: Plan) -> list[tuple[float, ...]]:
@@ -134,10 +173,10 @@ def from_plan(plan: Plan, facts: dict[str, Any] | None = None) -> Workload:
     inputs = externals + _over_parents(parent_index(parents), outputs).astype(np.int64)
     failed = np.array([False] * n_warm + [f is not None for f in plan.failures], dtype=bool)
     controls = [list(x) for x in none] + _shifted(control, n_warm)
-    imports: list[tuple[str, ...]] = [()] * n_warm + [m or () for m in plan.imported_modules]
+    imports = [_units(m, (), ()) for _, _, _, m in plan.warmup] + _imports(plan)
     import_cpu = np.array([0.0] * n_warm + [c or 0.0 for c in plan.import_cpu], dtype=np.float64)
     if len(import_cpu) != len(names):  # a plan without import columns (synthetic)
-        imports, import_cpu = [()] * len(names), np.zeros(len(names))
+        import_cpu = np.zeros(len(names))
     if n_warm and len(names) > n_warm:
         # The replay waits for every warm-up task before its first real submission.
         controls[n_warm] = sorted(set(controls[n_warm]) | set(range(n_warm)))

@@ -202,7 +202,7 @@ def _importing(durations: list[float], paid: float) -> Workload:
     """Tasks of one function whose first (in the source) spent ``paid`` of its duration
     importing the function's first-use module ``m``."""
     work = workload(durations)
-    work.imports = [("m",)] * len(durations)
+    work.imports = [(("m",),)] * len(durations)
     work.import_cpu = np.array([paid] + [0.0] * (len(durations) - 1))
     work.import_cost = {("m",): paid}
     return work
@@ -231,7 +231,7 @@ def test_imports_share_the_machines_cores() -> None:
     two = simulate(work, Parameters.of(model, 2, cores=2))
     assert two.ended.tolist() == pytest.approx([1.5, 1.5, 2.5, 2.5])
     uneven = workload([1.0, 2.0])
-    uneven.imports = [("a",), ("b",)]
+    uneven.imports = [(("a",),), (("b",),)]
     uneven.import_cpu = np.array([0.5, 1.5])
     uneven.import_cost = {("a",): 0.5, ("b",): 1.5}
     s = simulate(uneven, Parameters.of(model, 2, cores=1))
@@ -247,7 +247,7 @@ def test_a_trace_s_first_use_imports_reach_the_workload() -> None:
              "cpu_seconds": 1.0, "import_seconds": 0.4 if i == 0 else 0.0,
              "imported_modules": ["sklearn"] if i == 0 else None} for i in range(3)]  # fmt: skip
     work = from_plan(build_plan(make_trace(rows)))
-    assert work.imports == [("sklearn",)] * 3
+    assert work.imports == [(("mod",), ("sklearn",))] * 3  # the task's module first
     assert work.import_cpu.tolist() == pytest.approx([0.4, 0.0, 0.0])
     assert work.import_cost == {("sklearn",): pytest.approx(0.4)}
     # Scaled down, the task's own import time shrinks with it; the import does not.
@@ -260,9 +260,36 @@ def test_modules_whose_import_was_not_timed_cost_nothing() -> None:
     """A function's first-use modules with no task that timed their import (a task too
     short for the CPU clock): the workers import them at no cost, with or without cores."""
     work = workload([1.0, 1.0])
-    work.imports = [("m",), ("m",)]
+    work.imports = [(("m",),), (("m",),)]
     work.import_cpu = np.zeros(2)
     model = fixed_model(workers=2)
     for cores in (0, 2):
         s = simulate(work, Parameters.of(model, 2, cores=cores))
         assert s.ended.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_a_worker_pays_only_for_the_modules_it_lacks() -> None:
+    """Units timed here by module: two units both load ``x`` (0.3 s). One worker runs
+    a task of each: the first pays x and a (0.5 s), the second only b (0.1 s); a
+    second worker's first task of b pays x and b (0.4 s)."""
+    work = workload([1.0, 1.0, 1.0])
+    work.imports = [(("a",),), (("b",),), (("b",),)]
+    work.import_cpu = np.zeros(3)
+    work.import_modules = {("a",): {"x": 0.3, "a": 0.2}, ("b",): {"x": 0.3, "b": 0.1}}
+    s = run(work, fixed_model(workers=1), workers=1)
+    assert s.ended.tolist() == pytest.approx([1.5, 2.6, 3.6])
+    two = run(work, fixed_model(workers=2), workers=2)
+    assert two.ended.tolist() == pytest.approx([1.5, 1.4, 2.4])
+
+
+def test_inputs_of_a_library_s_type_make_their_worker_import_it() -> None:
+    """A parent's result of a library's type (its module recorded): the child's worker
+    imports that module before the child runs, after the child's own module."""
+    rows = [
+        {"task_id": 0, "name": "train", "module": "app", "started": 0.0, "ended": 1.0,
+         "output_module": "sklearn.neighbors._regression"},
+        {"task_id": 1, "name": "infer", "module": "app", "parents": [0], "started": 1.0,
+         "ended": 2.0},
+    ]  # fmt: skip
+    work = from_plan(build_plan(make_trace(rows)))
+    assert work.imports == [(("app",),), (("app",), ("sklearn.neighbors._regression",))]
