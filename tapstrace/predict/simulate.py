@@ -48,6 +48,13 @@ from tapstrace.predict.kinds import IN_MEMORY, KindCost, payload_extras
 from tapstrace.predict.model import ExecutorModel, WorkerFit
 from tapstrace.predict.workload import Workload
 
+#: Executors whose worker hands each result to the client before it takes its next
+#: task: a process pool's worker writes the pickled result into the pool's result pipe,
+#: which holds PIPE_BUFFER bytes, and waits while the client's result thread reads the
+#: rest (one result after another). A Dask, Ray or Parsl worker keeps or queues it.
+HELD_BY_RESULT = frozenset({"process"})
+PIPE_BUFFER = 64 * 1024
+
 #: Task status codes of a Schedule.
 OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
 _INF = math.inf
@@ -103,6 +110,9 @@ class Parameters:
     in_memory: bool = False
     #: Cores the workers' imports share (None: one per worker, no contention).
     cores: float | None = None
+    #: A worker takes its next task only once the client has read its result (a
+    #: process pool's result pipe: see HELD_BY_RESULT).
+    held_by_result: bool = False
 
     @classmethod
     def of(
@@ -130,6 +140,7 @@ class Parameters:
             kind_costs=model.kind_costs,
             in_memory=model.executor in IN_MEMORY,
             cores=cores,
+            held_by_result=model.executor in HELD_BY_RESULT,
         )
 
 
@@ -271,6 +282,11 @@ def simulate(
     submitted = [False] * n
     by_handoff = [False] * n
     import_code = -n - nslots - 1  # a task starting with its imports: import_code - i
+    free_code = import_code - n  # a slot freed by its result's reading: free_code - k
+    held = params.held_by_result
+    # The part of a result's trip that holds its worker: all but the client's unpickling.
+    holding = (workload.outputs > PIPE_BUFFER).tolist()
+    unpickle = at_client.tolist()
 
     heap: list[tuple[float, int]] = []
     push = heapq.heappush
@@ -451,6 +467,9 @@ def simulate(
             if code >= -n:  # a task whose parents' results reached the engine
                 RUN[code + n] = now
                 fifo.append(code + n)
+            elif code <= free_code:  # a slot's result has been read: it is free
+                dispatch(now)
+                continue
             elif code <= import_code:  # a task starts with its imports
                 assert cores is not None
                 i = import_code - code
@@ -468,15 +487,20 @@ def simulate(
         i = code
         k = SLOT[i]
         if k >= 0:
-            last_end[k] = now
             last_noop[k] = noop[i]
-            push(idle, (now, k))
             rc = now + result[i]
             if collect[i]:
                 if rc < collector_free:
                     rc = collector_free
                 rc += collect[i]
                 collector_free = rc
+            free = now
+            if held and holding[i]:  # the worker waits while the client reads its result
+                free = max(now, rc - unpickle[i])
+                if free > now:
+                    push(heap, (free, free_code - k))
+            last_end[k] = free
+            push(idle, (free, k))
             if failed[i]:
                 status[i] = FAILED
         else:
