@@ -25,10 +25,10 @@ First-use imports (schema 1.4) are simulated as a replay makes them: a task's ow
 recorded import time is taken off its duration, and a task first imports, on its
 worker (for a thread pool: in the process), what it needs and the worker lacks: its
 source task's module, its inputs' types' modules and its function's first-use modules
-(Workload.imports), each at its cost (timed on this machine by
-tapstrace.predict.imports, else as the source recorded it). Imports are CPU work on the machine's
-``cores`` (processor sharing: 16 new workers importing scikit-learn on 2 cores take 8
-times as long each); a thread pool imports under one GIL.
+(Workload.imports), each module at its cost (timed on this machine by
+tapstrace.predict.imports, else as the source recorded it). Imports are CPU work on
+the machine's ``cores`` (processor sharing: 16 new workers importing scikit-learn on 2
+cores take 8 times as long each); a thread pool imports under one GIL.
 
 The event loop is a heapq of (time, code) pairs: one event per task end, one per
 dependent task becoming ready; submissions come from a cursor, not the heap. Latencies
@@ -47,13 +47,6 @@ import numpy as np
 from tapstrace.predict.kinds import IN_MEMORY, KindCost, payload_extras
 from tapstrace.predict.model import ExecutorModel, WorkerFit
 from tapstrace.predict.workload import Workload
-
-#: Executors whose worker hands each result to the client before it takes its next
-#: task: a process pool's worker writes the pickled result into the pool's result pipe,
-#: which holds PIPE_BUFFER bytes, and waits while the client's result thread reads the
-#: rest (one result after another). A Dask, Ray or Parsl worker keeps or queues it.
-HELD_BY_RESULT = frozenset({"process"})
-PIPE_BUFFER = 64 * 1024
 
 #: Task status codes of a Schedule.
 OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
@@ -110,9 +103,6 @@ class Parameters:
     in_memory: bool = False
     #: Cores the workers' imports share (None: one per worker, no contention).
     cores: float | None = None
-    #: A worker takes its next task only once the client has read its result (a
-    #: process pool's result pipe: see HELD_BY_RESULT).
-    held_by_result: bool = False
 
     @classmethod
     def of(
@@ -140,7 +130,6 @@ class Parameters:
             kind_costs=model.kind_costs,
             in_memory=model.executor in IN_MEMORY,
             cores=cores,
-            held_by_result=model.executor in HELD_BY_RESULT,
         )
 
 
@@ -282,11 +271,6 @@ def simulate(
     submitted = [False] * n
     by_handoff = [False] * n
     import_code = -n - nslots - 1  # a task starting with its imports: import_code - i
-    free_code = import_code - n  # a slot freed by its result's reading: free_code - k
-    held = params.held_by_result
-    # The part of a result's trip that holds its worker: all but the client's unpickling.
-    holding = (workload.outputs > PIPE_BUFFER).tolist()
-    unpickle = at_client.tolist()
 
     heap: list[tuple[float, int]] = []
     push = heapq.heappush
@@ -467,9 +451,6 @@ def simulate(
             if code >= -n:  # a task whose parents' results reached the engine
                 RUN[code + n] = now
                 fifo.append(code + n)
-            elif code <= free_code:  # a slot's result has been read: it is free
-                dispatch(now)
-                continue
             elif code <= import_code:  # a task starts with its imports
                 assert cores is not None
                 i = import_code - code
@@ -487,20 +468,15 @@ def simulate(
         i = code
         k = SLOT[i]
         if k >= 0:
+            last_end[k] = now
             last_noop[k] = noop[i]
+            push(idle, (now, k))
             rc = now + result[i]
             if collect[i]:
                 if rc < collector_free:
                     rc = collector_free
                 rc += collect[i]
                 collector_free = rc
-            free = now
-            if held and holding[i]:  # the worker waits while the client reads its result
-                free = max(now, rc - unpickle[i])
-                if free > now:
-                    push(heap, (free, free_code - k))
-            last_end[k] = free
-            push(idle, (free, k))
             if failed[i]:
                 status[i] = FAILED
         else:

@@ -293,19 +293,3 @@ def test_inputs_of_a_library_s_type_make_their_worker_import_it() -> None:
     ]  # fmt: skip
     work = from_plan(build_plan(make_trace(rows)))
     assert work.imports == [(("app",),), (("app",), ("sklearn.neighbors._regression",))]
-
-
-def test_a_process_pool_worker_waits_while_the_client_reads_its_result() -> None:
-    """Three 1 s tasks on one process-pool worker, each returning 1 MB (more than the
-    pipe holds) read at 0.2 s per MB after a 0.1 s trip: the worker takes its next task
-    once its result is read (at 1.3, then 2.6); a result that fits the pipe (1 kB) does
-    not hold it, and other executors keep or queue results without waiting."""
-    model = fixed_model(result=0.1, seconds_per_result_byte=0.2e-6)
-    process = model.model_copy(update={"executor": "process"})
-    big = workload([1.0, 1.0, 1.0], outputs=[1_000_000] * 3)
-    s = run(big, process)
-    assert s.started.tolist() == pytest.approx([0.0, 1.3, 2.6])
-    assert s.received.tolist() == pytest.approx([1.3, 2.6, 3.9])
-    small = workload([1.0, 1.0, 1.0], outputs=[1_000] * 3)
-    assert run(small, process).started.tolist() == pytest.approx([0.0, 1.0, 2.0])
-    assert run(big, model).started.tolist() == pytest.approx([0.0, 1.0, 2.0])
