@@ -124,8 +124,9 @@ def _trace_path(out: str, workers: int, many: bool, app: str, executor: str) -> 
     show_default=True,
     help="What the workers' first-use imports cost: timed here in a fresh interpreter, "
     "as a replay on this machine pays them (its tasks' modules, their inputs' types' and "
-    "their functions' first-use modules), or as the trace recorded them (first-use "
-    "modules only).",
+    "their functions' first-use modules: it imports the modules the trace names, as a "
+    "replay would), or as the trace recorded them (first-use modules only; imports "
+    "nothing).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the prediction as JSON.")
 @click.option("--plot", is_flag=True, help="Draw the scaling curve (PNG and SVG) into --out.")
