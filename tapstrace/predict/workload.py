@@ -120,11 +120,11 @@ def _imports(plan: Plan) -> list[tuple[Unit, ...]]:
     n = len(plan.names)
     modules = plan.modules if len(plan.modules) == n else [None] * n
     first = plan.imported_modules if len(plan.imported_modules) == n else [()] * n
-    outs = plan.output_modules if len(plan.output_modules) == n else [None] * n
+    typed = len(plan.output_modules) == n
     shared: dict[tuple[Any, ...], tuple[Unit, ...]] = {}
     found = []
     for i in range(n):
-        inputs = tuple(sorted({m for p in plan.parents[i] if (m := outs[p]) is not None}))
+        inputs = plan.input_modules(plan.parents[i]) if typed else ()
         key = (modules[i], inputs, first[i])
         units = shared.get(key)
         if units is None:

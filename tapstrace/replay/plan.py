@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import copy
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +120,12 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def input_modules(self, parents: Sequence[int]) -> tuple[str, ...]:
+        """The modules of a task's inputs' types where a library's (its ``parents``'
+        results' modules): unpickling them imports those on the task's worker."""
+        outs = self.output_modules
+        return tuple(sorted({m for p in parents if (m := outs[p]) is not None}))
 
 
 def _client_flow(

@@ -114,7 +114,7 @@ def submit_plan(
     externals, failures, parents = plan.externals, plan.failures, plan.parents
     control, client, busy, busy_cpu = plan.control, plan.client, plan.busy, plan.busy_cpu
     cpus, blocked, kinds = plan.cpus, plan.blocked, plan.output_kinds
-    ext_kinds, gils, out_modules = plan.external_kinds, plan.gil, plan.output_modules
+    ext_kinds, gils = plan.external_kinds, plan.gil
     error_types, attempts, modules = plan.error_types, plan.attempts, plan.modules
     imported, import_cpu, import_cost = plan.imported_modules, plan.import_cpu, plan.import_cost
     paced = plan.flow != "absent"
@@ -149,7 +149,7 @@ def submit_plan(
             args.append(ExternalPayload(externals[i], ext_kinds[i]))
         tries = tuple(Attempt(*a) for a in attempts[i])
         # The parents' results of a library's type: unpickling them imported the library.
-        inputs = tuple({m for p in ps if (m := out_modules[p]) is not None})
+        inputs = plan.input_modules(ps)
         task = ReplayTask(names[i], durations[i], mode, outputs[i], failures[i], cpu=cpus[i],
                           output_kind=kinds[i], error_type=error_types[i], attempts=tries,
                           client_pid=pid, module=modules[i], blocked=blocked[i],

@@ -72,3 +72,19 @@ def test_timed_units_replace_the_recorded_costs_and_share_modules(
     assert 2 * SPIN * 0.8 <= first <= 2 * SPIN * 2  # a and the shared module
     assert SPIN * 0.8 <= second <= SPIN * 2  # b only
     assert third == pytest.approx(0.25)  # as recorded
+
+
+def test_a_probe_that_fails_leaves_the_recorded_costs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's interpreter does not finish in time: the prediction keeps what the
+    source recorded and says why, instead of failing."""
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr("tapstrace.predict.imports.TIMEOUT", 0.01)
+    unit = (_spinning(tmp_path),)
+    work = workload([1.0])
+    work.imports = [(unit,)]
+    work.import_cost = {unit: 0.3}
+    timing = time_imports(work)
+    assert timing.error is not None and "timed out" in timing.error
+    assert work.import_modules == {} and work.import_cost == {unit: 0.3}
