@@ -107,6 +107,9 @@ class RayConfig(ExecutorConfig):
 
     def build(self, run_dir: Path | None = None) -> RayExecutor:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        # The engine records every task's error; Ray would also print the traceback of
+        # each failed result it was not asked for (a failed parent's children).
+        os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
         import ray
 
         if ray.is_initialized():
@@ -218,6 +221,10 @@ class RayExecutor(Executor):
     """Launches tasks as Ray tasks; parents' ObjectRefs are their children's arguments."""
 
     native_dependencies = True
+    # Ray fails a child of a failed or cancelled parent itself. Cancelling that child
+    # too races with its failure's reply: Ray 2.60's core worker then aborts the whole
+    # process ("Tried to complete task that was not pending", task_manager.cc).
+    fails_children = True
 
     def __init__(self, remote: Any, attached: bool) -> None:
         import ray

@@ -155,6 +155,7 @@ class Engine:
         )
         self._launch = executor.launch
         self._native = executor.native_dependencies
+        self._fails_children = executor.fails_children
         if client_flow is None:
             client_flow = recorder is not None
         self._flow: ClientFlow | None = ClientFlow() if client_flow else None
@@ -741,7 +742,7 @@ class Engine:
                 reason = "was cancelled" if parent.status == _CANCELLED else "failed"
                 error = DependencyError(child.task_id, parent.task_id, reason)
                 handle = child.handle
-                if child.native and handle is not None:
+                if child.native and handle is not None and not self._fails_children:
                     # The framework may not know (Parsl runs children of a task it cannot
                     # cancel): stop the launched child if it can.
                     try:

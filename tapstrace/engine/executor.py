@@ -27,6 +27,10 @@ class Executor(ABC):
 
     #: Takes parents' handles as task arguments and resolves them itself.
     native_dependencies: bool = False
+    #: With native dependencies: the framework itself fails a launched child whose
+    #: parent failed or was cancelled, so the engine need not cancel it. Ray sets it:
+    #: its ray.cancel racing with the child's own failure aborts the client process.
+    fails_children: bool = False
     #: Runs the very task object it is given, in this process (a thread pool): the
     #: engine reads the worker's measurements from it (tapstrace.engine.worker.TaskCall).
     local: bool = False

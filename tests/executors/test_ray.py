@@ -97,3 +97,46 @@ def test_unreachable_address_fails_fast_naming_it() -> None:
 
 def test_cli_run_records_a_trace(tmp_path: Path, marker: str) -> None:
     check_cli_run(tmp_path, marker, "ray", "--executor.num-cpus", "2")
+
+
+_FAILING_PARENTS = """
+import sys
+from tapstrace.engine import DependencyError, Engine
+from tapstrace.executors.ray import RayConfig
+from tests.tasks import add, fail
+
+with Engine(RayConfig(num_cpus=2).build()) as engine:
+    for _ in range(int(sys.argv[1])):
+        bad = engine.submit(fail, "x")
+        children = [engine.submit(add, bad, 1) for _ in range(4)]
+        for future in children + [engine.submit(add, c, 1) for c in children]:
+            try:
+                future.result(60)
+            except DependencyError:
+                pass
+            else:
+                raise SystemExit("a child of a failed task ran ok")
+print("survived")
+"""
+
+
+def test_children_of_failing_tasks_do_not_abort_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many failed tasks with launched children: the client process lives (in a
+    subprocess, since Ray aborts the process it dies in), and Ray prints no traceback for
+    the children's results."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_IGNORE_UNHANDLED_ERRORS", raising=False)
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_PARENTS, "300"],
+        capture_output=True, text=True, timeout=300, cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0 and "survived" in done.stdout, done.stderr[-3000:]
+    assert "Check failed" not in done.stderr
+    assert "Unhandled error" not in done.stderr, done.stderr[-3000:]
