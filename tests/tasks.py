@@ -33,6 +33,13 @@ def sleep(seconds: float) -> float:
     return seconds
 
 
+def ray_get_first(refs: list[Any]) -> Any:
+    """The value of the first Ray ObjectRef in ``refs``, fetched on the worker."""
+    import ray
+
+    return ray.get(refs[0])
+
+
 def die() -> None:
     os._exit(13)
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import concurrent.futures
 import enum
 import logging
+import pickle
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -49,6 +51,27 @@ class Launched(Protocol):
     def __call__(self, *values: Any) -> Any: ...
 
     def settle(self, outcome: Outcome, detail: Any) -> None: ...
+
+
+def dumps_call(task: Launched, fallback: Callable[[Any], bytes]) -> bytes:
+    """Pickle a task call for a framework that ships bytes: the standard pickle (C, about
+    a quarter of cloudpickle's time for a call), or ``fallback`` (a cloudpickle's
+    ``dumps``) for what a worker could not load by reference.
+
+    The standard pickle names functions and classes by module; a worker cannot import
+    ``__main__``'s, so a call that mentions ``__main__`` (or that the standard pickle
+    refuses: a lambda, a local function) goes by value, as cloudpickle sends it. The
+    standard pickle reads either. Modules registered with cloudpickle's
+    ``register_pickle_by_value`` always go by value.
+    """
+    module = sys.modules.get(getattr(fallback, "__module__", "") or "")
+    if getattr(module, "_PICKLE_BY_VALUE_MODULES", None):
+        return fallback(task)
+    try:
+        data = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return fallback(task)
+    return fallback(task) if b"__main__" in data else data
 
 
 def settle_error(task: Launched, exc: BaseException) -> None:

@@ -527,3 +527,10 @@ class TaskCall:
 def run_call(call: Callable[..., Any], /, *values: Any) -> Any:
     """What a framework that takes a function and its arguments runs: ``call(*values)``."""
     return call(*values)
+
+
+def run_pickled(data: bytes | Callable[..., Any], /, *values: Any) -> Any:
+    """``run_call`` for a call the adapter pickled itself (adapter.dumps_call), or one
+    it left to the framework."""
+    call = pickle.loads(data) if type(data) is bytes else data
+    return call(*values)  # type: ignore[operator]

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import pickle
+import sys
 import threading
 from collections import namedtuple
 from typing import Any
 
-from tapstrace.engine.adapter import Outcome, Relay, settle_error, settle_future
-from tapstrace.engine.worker import Slot, TaskCall, TaskFailed, TaskResult, WorkerReport
+import pytest
+
+from tapstrace.engine.adapter import Outcome, Relay, dumps_call, settle_error, settle_future
+from tapstrace.engine.worker import (
+    Slot,
+    TaskCall,
+    TaskFailed,
+    TaskResult,
+    WorkerReport,
+    run_pickled,
+)
+from tests import tasks
 
 Point = namedtuple("Point", "x y")
 
@@ -97,3 +108,47 @@ def test_relay_runs_callbacks_in_order_on_its_own_thread() -> None:
         relay.put(lambda i: ran.append((i, threading.current_thread().name)), i)
     relay.close()
     assert ran == [(i, "test-relay") for i in range(100)]
+
+
+def test_dumps_call_uses_the_standard_pickle_unless_a_worker_could_not_load_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cloudpickle = pytest.importorskip("cloudpickle")
+    used: list[object] = []
+
+    def by_value(obj: object) -> bytes:
+        used.append(obj)
+        return bytes(cloudpickle.dumps(obj))
+
+    call = TaskCall(echo, (1,), {"k": 2}, 3)
+    data = dumps_call(call, by_value)
+    assert not used and data == pickle.dumps(call, pickle.HIGHEST_PROTOCOL)
+    result = run_pickled(data)
+    assert isinstance(result, TaskResult) and result.value == ((1,), {"k": 2})
+
+    # A lambda (the standard pickle refuses it) and a function of __main__ (which it
+    # would name, and a worker could not import) go by value; both still run.
+    lambda_call = TaskCall(lambda x: x + 1, (1,), {}, 4)
+    assert run_pickled(dumps_call(lambda_call, by_value)).value == 2
+
+    def in_main(x: int) -> int:
+        return x * 10
+
+    in_main.__module__, in_main.__qualname__ = "__main__", "in_main"
+    monkeypatch.setattr(sys.modules["__main__"], "in_main", in_main, raising=False)
+    main_call = TaskCall(in_main, (2,), {}, 5)
+    assert b"__main__" in pickle.dumps(main_call)  # what the standard pickle would send
+    data = dumps_call(main_call, by_value)
+    assert used[1:] == [main_call] and b"in_main" in data
+    assert run_pickled(data).value == 20
+
+    # A module registered with cloudpickle to go by value goes by value (the registry
+    # is read from the fallback's own module).
+    add_call = TaskCall(tasks.add, (1, 2), {}, 6)
+    assert dumps_call(add_call, cloudpickle.dumps) == pickle.dumps(add_call, 5)
+    cloudpickle.register_pickle_by_value(tasks)
+    try:
+        data = dumps_call(add_call, cloudpickle.dumps)
+    finally:
+        cloudpickle.unregister_pickle_by_value(tasks)
+    assert data != pickle.dumps(add_call, 5) and run_pickled(data).value == 3

@@ -13,7 +13,7 @@ from tapstrace.executors.ray import RayConfig
 from tests.executors.cli import check_cli_run
 from tests.executors.conftest import free_port
 from tests.executors.scenarios import run_scenarios
-from tests.tasks import add, identity
+from tests.tasks import add, identity, ray_get_first
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("ray")  # the ray extra
@@ -62,8 +62,14 @@ def test_parents_stay_in_the_object_store(monkeypatch: pytest.MonkeyPatch) -> No
         b = engine.submit(add, a, 1)
         c = engine.submit(sum, [a, b, b])
         assert c.result(60) == 1 + 2 + 2
-    refs_of_c = submitted[-1][1]
+        refs_of_c = submitted[-1][1]
+        # A call holding an ObjectRef of its own goes through Ray's serialiser, which
+        # keeps the object alive for the worker; others go as the adapter's bytes.
+        held = engine.submit(ray_get_first, [ray.put(42)])
+        assert held.result(60) == 42
     assert len(refs_of_c) == 2 and all(isinstance(r, ray.ObjectRef) for r in refs_of_c)
+    assert [type(call) for call, _ in submitted[:3]] == [bytes] * 3
+    assert not isinstance(submitted[3][0], bytes)
     assert not ray.is_initialized()
 
 
