@@ -184,9 +184,20 @@ def test_burn_lets_two_threads_interleave_their_gil_shares() -> None:
     one's GIL share after the other's while the first cannot get the GIL back (a share
     held in one piece: 0.75 of fully serialised). Compared with two threads that hold
     it throughout, measured side by side."""
-    half = _two_threads_burning(0.3, 0.15)
-    whole = _two_threads_burning(0.3, 0.3)
-    assert half < 0.65 * whole, (half, whole)
+    # Only two free cores can tell: on one, both pairs take the CPU's 0.6 s. Each round
+    # first checks that two GIL-free burns ran side by side (other processes on a
+    # 2-core machine take the cores: seen 0.56 against 0.60 s while a calibration ran).
+    rounds = []
+    for _ in range(5):
+        free = _two_threads_burning(0.3, 0.0)
+        half = _two_threads_burning(0.3, 0.15)
+        whole = _two_threads_burning(0.3, 0.3)
+        rounds.append((free, half, whole))
+        if free > 0.4:
+            continue  # not two cores this round
+        assert half < 0.65 * whole, f"GIL shares did not interleave: {rounds}"
+        return
+    pytest.skip(f"two cores never free at once (free, half, whole s: {rounds})")
 
 
 def test_gil_held_off_cpu_is_spun_holding_the_gil() -> None:
