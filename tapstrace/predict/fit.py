@@ -12,6 +12,8 @@ Each parameter is read off the tasks where nothing else explains the time it mea
 - submit: the time between consecutive submissions of a burst (a calibration bag, or
   the shorter half of a trace's submission gaps);
 - service: the densest pace of starts (in a calibration no-op bag, its steady pace);
+- graph: a calibration no-op bag's pace of starts over the whole bag less its steady
+  pace: the scheduler's time per submission, spent while the client submits;
 - startup: each worker's first start after the first submission, less a launch;
 - per-byte costs: least-squares slopes of launch/handoff on input bytes (per worker
   count), of result on output bytes (and of the execution overrun on output bytes, in
@@ -59,6 +61,7 @@ class Samples:
     noop_gap: list[np.ndarray] = field(default_factory=list)
     result: list[np.ndarray] = field(default_factory=list)
     service: list[float] = field(default_factory=list)
+    graph: list[float] = field(default_factory=list)
     startup: list[list[float]] = field(default_factory=list)
     execution: list[np.ndarray] = field(default_factory=list)
     #: Cold probes: (alone, others) = a lone worker's start-up, and the start-ups of the
@@ -158,6 +161,16 @@ def _pace(starts: np.ndarray, window: int) -> float | None:
     return float(np.min(s[window:] - s[:-window]) / window)
 
 
+def _whole_pace(starts: np.ndarray) -> float | None:
+    """The pace of all starts of a bag, first to last (None with too few starts). In a
+    no-op bag the client submits for the first tenth or so of it: beyond the steady
+    pace, this holds what each submission cost the scheduler."""
+    if starts.size < 10:
+        return None
+    s = np.sort(starts)
+    return float((s[-1] - s[0]) / (s.size - 1))
+
+
 def _steady_pace(starts: np.ndarray) -> float | None:
     """The pace of the middle 80 % of starts (a bag: the scheduler's steady pace)."""
     if starts.size < 10:
@@ -172,6 +185,7 @@ def _steady_pace(starts: np.ndarray) -> float | None:
 USES = {
     "submit": ("noop",),
     "service": ("noop",),
+    "graph": ("noop",),
     "launch": ("single", "chain", "payload"),
     "handoff": ("chain", "payload"),
     "engine": ("chain", "payload"),
@@ -260,6 +274,9 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         pace = _steady_pace(starts)
         if pace is not None:
             samples.service.append(pace)
+            whole = _whole_pace(starts)
+            if whole is not None:
+                samples.graph.append(max(0.0, whole - pace))
     if workload == "startup":
         _cold_startup(tasks, samples)
     load = calibration.get("load")
@@ -437,6 +454,7 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         workers=workers,
         submit=_distribution(s.submit),
         service=float(np.median(s.service)) if s.service else 0.0,
+        graph=float(np.median(s.graph)) if s.graph else 0.0,
         launch=launch,
         handoff=_distribution(_less_bytes(s, "handoff", slopes["handoff"]), launch.median),
         engine=_distribution(s.engine),
@@ -467,6 +485,7 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "submit_ms": f.submit.median * 1e3,
                 "service_ms": f.service * 1e3,
                 "ceiling_per_s": (1 / f.service) if f.service > 0 else math.inf,
+                "graph_ms": f.graph * 1e3,
                 "launch_ms": f.launch.median * 1e3,
                 "handoff_ms": f.handoff.median * 1e3,
                 "engine_ms": f.engine.median * 1e3,

@@ -121,6 +121,10 @@ class WorkerFit(BaseModel):
         workers: worker slots (tasks that can run at once).
         submit: client time per submission (Engine.submit and the executor's submit).
         service: the scheduler's time between two dispatches: 1 / its throughput ceiling.
+        graph: the scheduler's time taken by each submission, beyond ``service``: while
+            the client submits, the scheduler takes in the new tasks and dispatches fewer
+            (Dask's scheduler runs in the client's process and updates its task graph
+            for each submission).
         launch: from a task's dispatch (or readiness) to its start on an idle worker.
         handoff: executors that resolve dependencies themselves (Dask, Ray, Parsl): from
             the last parent's end to the child's start, on an idle worker.
@@ -147,6 +151,7 @@ class WorkerFit(BaseModel):
     workers: int = Field(ge=1)
     submit: Distribution
     service: float = Field(ge=0)
+    graph: float = Field(0.0, ge=0)
     launch: Distribution
     handoff: Distribution
     engine: Distribution
@@ -176,7 +181,7 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     values: dict[str, Any] = {
         name: _blend(getattr(a, name), getattr(b, name), w) for name in _DISTRIBUTIONS
     }
-    for name in ("service", "spawn", "spawn_step", "input_per_byte"):
+    for name in ("service", "graph", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)

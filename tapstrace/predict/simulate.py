@@ -2,12 +2,14 @@
 
 List scheduling as executors do it: tasks that are ready go into one FIFO queue; the
 scheduler hands the head of the queue to a free worker slot, at most one dispatch per
-``service`` seconds (its throughput ceiling). A task that found an idle slot starts
-``launch`` seconds after it was dispatched (``handoff`` after its last parent's end, for
-executors that resolve dependencies themselves); a task that waited for its slot starts
-``gap`` seconds after the slot's previous task ended. It runs for its duration plus the
-execution overhead and per-byte costs, and its result reaches the client ``result``
-seconds after its end. Slots come up at their start-up offsets after the first
+``service`` seconds (its throughput ceiling). Each submission also takes ``graph``
+seconds of the scheduler's time (Dask's scheduler, in the client's process, updates its
+task graph), so fewer dispatches go out while the client submits. A task that found an
+idle slot starts ``launch`` seconds after it was dispatched (``handoff`` after its last
+parent's end, for executors that resolve dependencies themselves); a task that waited
+for its slot starts ``gap`` seconds after the slot's previous task ended. It runs for
+its duration plus the execution overhead and per-byte costs, and its result reaches the
+client ``result`` seconds after its end. Slots come up at their start-up offsets after the first
 submission.
 
 Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
@@ -179,6 +181,7 @@ def simulate(
     nslots = params.workers
     native = params.native
     service = params.service
+    graph = fit.graph  # the scheduler's time per submission
 
     # Per-task draws, as Python lists: scalar indexing in the loop stays cheap.
     submit_cost = fit.submit.sample(rng, n).tolist()
@@ -416,6 +419,8 @@ def simulate(
             S[i] = now
             submitted[i] = True
             client_free = now + submit_cost[i]
+            if graph:  # the scheduler takes the task in before it dispatches again
+                sched_next = (now if now > sched_next else sched_next) + graph
             nxt += 1
             t_next = _INF
             if nxt < n and not ctrl_pend[nxt]:

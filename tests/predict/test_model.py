@@ -80,3 +80,25 @@ def test_model_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert find_model(second.stem) == second
     with pytest.raises(ModelError, match="--model nope: no such model file"):
         find_model("nope")
+
+
+def test_graph_is_read_from_a_no_op_bag() -> None:
+    """A calibration no-op bag of 100 tasks: while the client submits (20 ms) the
+    scheduler starts one task per 2 ms, then one per 1 ms (its steady pace, the middle
+    80 % of starts). The whole bag's pace is 108 ms / 99 starts: 0.0909 ms more per
+    task, what each submission took of the scheduler's time."""
+    from tapstrace.predict.fit import Samples, measure
+    from tests.replay.conftest import make_trace
+
+    rows = []
+    for i in range(100):
+        start = 0.002 * (i + 1) if i < 10 else 0.020 + 0.001 * (i - 9)
+        rows.append({"task_id": i, "name": "calibrate_noop", "submitted": i * 0.0002,
+                     "ready": i * 0.0002, "dispatched": i * 0.0002, "started": start,
+                     "ended": start, "received": start + 0.001, "worker_id": "w0"})  # fmt: skip
+    trace = make_trace(rows)
+    trace.metadata["calibration"] = {"workload": "noop", "durations": {"calibrate_noop": 0.0}}
+    samples = Samples()
+    measure(trace, samples, True, {"calibrate_noop": 0.0})
+    assert samples.service == [pytest.approx(0.001, abs=1e-8)]
+    assert samples.graph == [pytest.approx(0.108 / 99 - 0.001, abs=1e-8)]  # us timestamps

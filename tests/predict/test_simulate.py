@@ -64,6 +64,21 @@ def test_bag_at_the_scheduler_ceiling() -> None:
     assert s.makespan == pytest.approx(5.5)
 
 
+def test_submissions_take_the_scheduler_s_time() -> None:
+    """3 tasks of 1 s on 2 workers, submitted every 0.1 s; each submission takes the
+    scheduler 0.2 s and each dispatch 0.5 s, one after the other: t0 is dispatched once
+    taken in (0.2), t1 after t0's dispatch and its own submission (0.7 + 0.2 = 0.9), t2,
+    queued for a worker, after t1's dispatch and its own (1.4 + 0.2 = 1.6)."""
+    work = workload([1.0] * 3)
+    model = fixed_model(native=True, workers=2, submit=0.1, service=0.5, graph=0.2)
+    s = run(work, model, workers=2)
+    assert s.submitted.tolist() == pytest.approx([0.0, 0.1, 0.2])
+    assert s.started.tolist() == pytest.approx([0.2, 0.9, 1.6])
+    assert s.makespan == pytest.approx(2.6)
+    without = run(work, fixed_model(native=True, workers=2, submit=0.1, service=0.5), workers=2)
+    assert without.started.tolist() == pytest.approx([0.0, 0.5, 1.0])
+
+
 def test_bag_below_the_ceiling_is_bound_by_workers() -> None:
     work = workload([1.0] * 8)
     s = run(work, fixed_model(workers=4, service=0.1), workers=4)
