@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tapstrace.errors import UserError
 from tapstrace.predict.kinds import KindCost
@@ -121,15 +128,16 @@ class WorkerFit(BaseModel):
         workers: worker slots (tasks that can run at once).
         submit: client time per submission (Engine.submit and the executor's submit).
         service: the scheduler's time between two dispatches: 1 / its throughput ceiling.
-        graph: the scheduler's time taken by each submission, beyond ``service``: while
-            the client submits, the scheduler takes in the new tasks and dispatches fewer
-            (Dask's scheduler runs in the client's process and updates its task graph
-            for each submission).
         launch: from a task's dispatch (or readiness) to its start on an idle worker.
         handoff: executors that resolve dependencies themselves (Dask, Ray, Parsl): from
             the last parent's end to the child's start, on an idle worker.
         engine: the other executors: from the last parent's result at the client to the
             child's dispatch.
+        after_edges, after: ``handoff`` (``engine`` for the other executors) by the
+            duration of the parent that ended last: ``after[k]`` holds for parents that
+            ran between ``after_edges[k - 1]`` and ``after_edges[k]`` seconds (one more
+            distribution than edges). Empty: ``handoff`` or ``engine`` whatever the
+            parent ran (models fitted from a chain of equal tasks, before 1 December).
         gap: on one worker, from a task's end to the start of the next one, when that
             one was already waiting (queued at the scheduler or at the worker).
         noop_gap: the same after a task that did no work (asked to run 0 s): no
@@ -151,10 +159,11 @@ class WorkerFit(BaseModel):
     workers: int = Field(ge=1)
     submit: Distribution
     service: float = Field(ge=0)
-    graph: float = Field(0.0, ge=0)
     launch: Distribution
     handoff: Distribution
     engine: Distribution
+    after_edges: list[float] = Field(default_factory=list)
+    after: list[Distribution] = Field(default_factory=list)
     gap: Distribution
     noop_gap: Distribution
     result: Distribution
@@ -165,6 +174,16 @@ class WorkerFit(BaseModel):
     input_per_byte: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
+
+    @model_validator(mode="after")
+    def _bins(self) -> WorkerFit:
+        if self.after and len(self.after) != len(self.after_edges) + 1:
+            raise ValueError("after: one distribution more than after_edges")
+        if self.after_edges and not self.after:
+            raise ValueError("after_edges without after")
+        if any(b <= a for a, b in itertools.pairwise(self.after_edges)):
+            raise ValueError("after_edges must increase")
+        return self
 
 
 _DISTRIBUTIONS = ("submit", "launch", "handoff", "engine", "gap", "noop_gap", "result", "execution")
@@ -181,10 +200,21 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     values: dict[str, Any] = {
         name: _blend(getattr(a, name), getattr(b, name), w) for name in _DISTRIBUTIONS
     }
-    for name in ("service", "graph", "spawn", "spawn_step", "input_per_byte"):
+    for name in ("service", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
+    values["after_edges"], values["after"] = _blend_after(a, b, w)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)
+
+
+def _blend_after(a: WorkerFit, b: WorkerFit, w: float) -> tuple[list[float], list[Distribution]]:
+    """The by-parent-duration latencies between two fits: bin by bin where both have the
+    same bins (one calibration design), else the nearer fit's."""
+    if len(a.after) == len(b.after):
+        edges = [(1 - w) * x + w * y for x, y in zip(a.after_edges, b.after_edges, strict=True)]
+        return edges, [_blend(x, y, w) for x, y in zip(a.after, b.after, strict=True)]
+    near = a if w < 0.5 else b
+    return list(near.after_edges), list(near.after)
 
 
 def _resample(offsets: list[float], workers: int) -> list[float]:

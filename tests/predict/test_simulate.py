@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tapstrace.predict.kinds import KindCost, measure_kind_costs
+from tapstrace.predict.model import ExecutorModel
 from tapstrace.predict.prediction import predict
 from tapstrace.predict.simulate import DEPENDENCY_FAILED, FAILED, OK, Parameters, simulate
 from tapstrace.predict.workload import Workload, from_plan
@@ -42,6 +43,32 @@ def test_chain_with_native_dependencies() -> None:
     assert s.makespan == pytest.approx(7.6)
 
 
+def test_handoff_by_the_parents_duration() -> None:
+    """A model whose hand-off depends on how long the parent ran: 0.4 s after a parent
+    of under 1.5 s, 0.1 s after a longer one. Chain of 1, 2, 3 s (launch 0.5): t1 after
+    t0 (1 s) starts 1.5 + 0.4 = 1.9, t2 after t1 (2 s) 3.9 + 0.1 = 4.0. An engine-fed
+    executor's ``engine`` latency is read the same way (result 0.3): t1 ready at
+    1.8 + 0.4, t2 at 2.7 + 2 + 0.3 + 0.1."""
+    from tapstrace.predict.model import Distribution
+
+    def binned(model: ExecutorModel) -> ExecutorModel:
+        fit = model.fits[0].model_copy(
+            update={
+                "after_edges": [1.5],
+                "after": [Distribution.fixed(0.4), Distribution.fixed(0.1)],
+            }
+        )
+        return model.model_copy(update={"fits": [fit]})
+
+    work = workload([1.0, 2.0, 3.0], [[], [0], [1]])
+    s = run(work, binned(fixed_model(native=True, launch=0.5, handoff=9.0, result=0.3)))
+    assert s.started.tolist() == pytest.approx([0.5, 1.9, 4.0])
+    assert s.makespan == pytest.approx(7.3)
+    e = run(work, binned(fixed_model(launch=0.5, engine=9.0, result=0.3)))
+    assert e.ready.tolist() == pytest.approx([0.0, 2.2, 5.1])
+    assert e.started.tolist() == pytest.approx([0.5, 2.7, 5.6])
+
+
 def test_fork_join_on_two_workers() -> None:
     """root -> c1, c2, c3 -> sink on 2 workers: c3 waits for a worker and starts a gap
     (0.1) after c1's end; the sink finds a worker idle and pays the launch (0.5)."""
@@ -62,21 +89,6 @@ def test_bag_at_the_scheduler_ceiling() -> None:
     s = run(work, fixed_model(workers=4, service=0.5), workers=4)
     assert s.started.tolist() == pytest.approx([0.5 * k for k in range(10)])
     assert s.makespan == pytest.approx(5.5)
-
-
-def test_submissions_take_the_scheduler_s_time() -> None:
-    """3 tasks of 1 s on 2 workers, submitted every 0.1 s; each submission takes the
-    scheduler 0.2 s and each dispatch 0.5 s, one after the other: t0 is dispatched once
-    taken in (0.2), t1 after t0's dispatch and its own submission (0.7 + 0.2 = 0.9), t2,
-    queued for a worker, after t1's dispatch and its own (1.4 + 0.2 = 1.6)."""
-    work = workload([1.0] * 3)
-    model = fixed_model(native=True, workers=2, submit=0.1, service=0.5, graph=0.2)
-    s = run(work, model, workers=2)
-    assert s.submitted.tolist() == pytest.approx([0.0, 0.1, 0.2])
-    assert s.started.tolist() == pytest.approx([0.2, 0.9, 1.6])
-    assert s.makespan == pytest.approx(2.6)
-    without = run(work, fixed_model(native=True, workers=2, submit=0.1, service=0.5), workers=2)
-    assert without.started.tolist() == pytest.approx([0.0, 0.5, 1.0])
 
 
 def test_bag_below_the_ceiling_is_bound_by_workers() -> None:
