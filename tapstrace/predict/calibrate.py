@@ -13,8 +13,11 @@ For each worker count, a fresh executor runs, in order:
    scheduler to keep up with every worker (3 x workers x its pace): the gap between
    tasks on a busy worker, and how much longer than asked a task runs;
 4. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
-5. ``chain``: 5 ms tasks each depending on the previous one: dependency hand-off (or
-   engine) latency and the result's trip back;
+5. ``chain``: 60 tasks each depending on the previous one, of durations drawn (seeded,
+   log-uniform) from 0.2-20 ms: dependency hand-off (or engine) latency by the
+   parent's duration, and the result's trip back. Spread durations, not one: a
+   mechanism with a period (Dask's scheduler batches its messages to a worker every
+   5 ms) meets a chain of equal tasks at one phase only;
 6. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
    workers) each return a share of 10 kB to 4 MB, and one task takes them all: the cost
    per byte of moving inputs (worker to worker, or through the client) and results.
@@ -40,6 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 
 from tapstrace.engine.engine import Engine
@@ -70,7 +74,7 @@ DURATIONS = {
     "calibrate_busy": 0.02,  # at least: longer where the scheduler is slow
     "calibrate_noop": 0.0,
     "calibrate_single": 0.0,
-    "calibrate_chain": 0.005,
+    "calibrate_chain": 0.005,  # older calibrations; a spread chain's are in ``asked``
     "calibrate_payload": 0.005,
 }
 
@@ -83,10 +87,15 @@ class Sizes:
     noop_seconds: float = 1.5
     busy: int = 6  # tasks per worker
     singles: int = 20
-    chain: int = 30
+    chain: int = 60
+    #: The chain's task durations are drawn log-uniformly from this range (seconds);
+    #: None: every task runs DURATIONS["calibrate_chain"] (calibrations before
+    #: 1 December 2026, of 30 tasks).
+    chain_spread: tuple[float, float] | None = (0.0002, 0.02)
     payload_links: int = 4  # fan-ins per size
     payloads: tuple[int, ...] = (10_000, 100_000, 1_000_000, 4_000_000)
     startup_timeout: float = 60.0
+    seed: int = 0
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -95,7 +104,7 @@ class Sizes:
             noop_seconds=0.3,
             busy=4,
             singles=10,
-            chain=12,
+            chain=24,
             payload_links=3,
             payloads=(10_000, 300_000),
         )
@@ -147,6 +156,16 @@ def _plan(name: str, n: int, duration: float, *, chain: bool = False, output: in
     return synthetic_plan([name] * n, [duration] * n, parents, [output] * n)
 
 
+def chain_durations(sizes: Sizes) -> list[float]:
+    """The chain's task durations: drawn log-uniformly from ``sizes.chain_spread``
+    (seeded), or the fixed duration."""
+    if sizes.chain_spread is None:
+        return [DURATIONS["calibrate_chain"]] * sizes.chain
+    low, high = sizes.chain_spread
+    rng = np.random.default_rng(sizes.seed)
+    return [float(d) for d in np.exp(rng.uniform(np.log(low), np.log(high), sizes.chain))]
+
+
 def _fan_in(workers: int, size: int) -> Plan:
     """``workers`` tasks returning ``size / workers`` bytes each, then one that takes
     them all (and returns ``size``)."""
@@ -189,6 +208,7 @@ class Calibration:
         workload: str,
         run_id: str,
         durations: dict[str, float] | None = None,
+        asked: dict[str, float] | None = None,
     ) -> Any:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         app = {"name": "calibration", "params": {"workload": workload}}
@@ -204,6 +224,8 @@ class Calibration:
             "calibration": {
                 "workload": workload,
                 "durations": {**DURATIONS, **(durations or {})},
+                # Tasks asked to run other than their name's duration, by source id.
+                **({"asked": asked} if asked else {}),
                 "load": load,
             },
             "started_at": datetime.now().astimezone().isoformat(),
@@ -222,11 +244,12 @@ class Calibration:
         workload: str,
         workers: int,
         durations: dict[str, float] | None = None,
+        asked: dict[str, float] | None = None,
     ) -> Iterator[None]:
         path = self.out / f"w{workers}-{workload}.arrow"
         path.unlink(missing_ok=True)
         run_id = uuid.uuid4().hex[:12]
-        metadata = self._metadata(config, executor, workload, run_id, durations)
+        metadata = self._metadata(config, executor, workload, run_id, durations, asked)
         writer = TraceWriter(path, metadata)
         switch.writer = writer
         try:
@@ -270,11 +293,36 @@ class Calibration:
         with self._recording(switch, config, executor, "single", n):
             for _ in range(sizes.singles):
                 engine.submit(ReplayTask("calibrate_single", 0.0, "sleep", 0)).result()
-        with self._recording(switch, config, executor, "chain", n):
-            submit_plan(
-                engine,
-                _plan("calibrate_chain", sizes.chain, DURATIONS["calibrate_chain"], chain=True),
-            )
+        self._chain(switch, config, executor, engine, n, sizes)
+        self._payload(switch, config, executor, engine, n, sizes)
+
+    def _chain(
+        self,
+        switch: _Switch,
+        config: ExecutorConfig,
+        executor: Any,
+        engine: Engine,
+        n: int,
+        sizes: Sizes,
+    ) -> None:
+        durations = chain_durations(sizes)
+        parents = [[i - 1] if i else [] for i in range(len(durations))]
+        plan = synthetic_plan(["calibrate_chain"] * len(durations), durations, parents)
+        asked = None
+        if sizes.chain_spread is not None:
+            asked = dict(zip(plan.source_ids, durations, strict=True))
+        with self._recording(switch, config, executor, "chain", n, asked=asked):
+            submit_plan(engine, plan)
+
+    def _payload(
+        self,
+        switch: _Switch,
+        config: ExecutorConfig,
+        executor: Any,
+        engine: Engine,
+        n: int,
+        sizes: Sizes,
+    ) -> None:
         with self._recording(switch, config, executor, "payload", n):
             for size in sizes.payloads:
                 for _ in range(sizes.payload_links):

@@ -6,6 +6,9 @@ Each parameter is read off the tasks where nothing else explains the time it mea
   (for executors that resolve dependencies themselves, tasks without parents);
 - handoff (those executors): the last parent's end -> start, worker idle by then;
 - engine (the others): the last parent's result -> the child's dispatch;
+- after: handoff (or engine) by the duration of the parent that ended last, in bins
+  at the quartiles of those durations, where the parents' durations spread (a
+  calibration chain of spread durations; a chain of equal tasks gives none);
 - gap: a worker's end -> its next start, when that next task was already waiting
   (noop_gap: after a task that did no work);
 - result: end -> received, every task;
@@ -55,6 +58,10 @@ class Samples:
     launch: list[np.ndarray] = field(default_factory=list)
     handoff: list[np.ndarray] = field(default_factory=list)
     engine: list[np.ndarray] = field(default_factory=list)
+    #: Beside each sample of handoff and engine: the duration of the parent that ended
+    #: last (NaN where unknown).
+    handoff_after: list[np.ndarray] = field(default_factory=list)
+    engine_after: list[np.ndarray] = field(default_factory=list)
     gap: list[np.ndarray] = field(default_factory=list)
     noop_gap: list[np.ndarray] = field(default_factory=list)
     result: list[np.ndarray] = field(default_factory=list)
@@ -85,10 +92,14 @@ class Samples:
         getattr(self, f"{name}_base").append(base)
 
 
-def _pairs(rows: pl.DataFrame, value: pl.Expr, size: str) -> tuple[np.ndarray, np.ndarray]:
-    """Values (seconds) and the bytes beside them, rows with a value only."""
+def _pairs(
+    rows: pl.DataFrame, value: pl.Expr, size: str, missing: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values (seconds) and the column ``size`` beside them (bytes; ``missing`` where
+    null), rows with a value only."""
     frame = rows.select(
-        value.cast(pl.Float64).alias("v"), pl.col(size).fill_null(0).cast(pl.Float64).alias("b")
+        value.cast(pl.Float64).alias("v"),
+        pl.col(size).cast(pl.Float64).fill_null(missing).alias("b"),
     ).filter(pl.col("v").is_not_null() & pl.col("v").is_finite())
     return frame["v"].to_numpy(), frame["b"].to_numpy()
 
@@ -114,6 +125,7 @@ def _tasks(trace: Trace) -> pl.DataFrame:
             pl.col("task_id").alias("parents"),
             pl.col("ended").alias("parent_ended"),
             pl.col("received").alias("parent_received"),
+            (pl.col("ended") - pl.col("started")).alias("parent_duration"),
         ),
         on="parents",
         how="inner",
@@ -121,6 +133,8 @@ def _tasks(trace: Trace) -> pl.DataFrame:
     latest = edges.group_by("child").agg(
         pl.col("parent_ended").max().alias("parents_ended"),
         pl.col("parent_received").max().alias("parents_received"),
+        # How long the parent that ended last ran.
+        pl.col("parent_duration").sort_by("parent_ended").last().alias("parent_duration"),
     )
     rows = rows.join(latest, left_on="task_id", right_on="child", how="left")
     worker = pl.coalesce(
@@ -218,8 +232,15 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         )
         handoff, size = _pairs(rows, pl.col("started") - pl.col("parents_ended"), "input_bytes")
         samples.add("handoff", handoff, size, base)
+        samples.handoff_after.append(_pairs(rows, pl.col("started") - pl.col("parents_ended"),
+                                            "parent_duration", missing=math.nan)[1])  # fmt: skip
     if not native and uses("engine"):
-        samples.engine.append(_array(tasks, pl.col("ready") - pl.col("parents_received")))
+        engine, after = _pairs(
+            tasks, pl.col("ready") - pl.col("parents_received"), "parent_duration", missing=math.nan
+        )
+        samples.engine.append(engine)
+        # The bins by parent duration come from the chain, not the payload fan-ins.
+        samples.engine_after.append(after if base else np.full(after.size, math.nan))
     backlog = tasks.with_columns(
         (pl.col("ended") - pl.col("started")).shift(1).over("worker").alias("prev_exec")
     ).filter(pl.col("prev_end").is_not_null() & (pl.col("runnable") < pl.col("prev_end")))
@@ -237,11 +258,19 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         samples.add("result", result, size, base)
     if requested and uses("execution"):
         sleeping = [name for name, seconds in requested.items() if seconds > 0]
-        known = tasks.filter(pl.col("name").is_in(sleeping))
-        asked = known["name"].replace_strict(
-            {k: requested[k] for k in sleeping}, return_dtype=pl.Float64
+        # Tasks asked to run other than their name's duration (the calibration chain's
+        # spread durations), by source id; the others by name.
+        own = {str(k): float(v) for k, v in (calibration.get("asked") or {}).items()}
+        by_name = pl.col("name").replace_strict(
+            {k: requested[k] for k in sleeping}, default=None, return_dtype=pl.Float64
         )
-        known = known.with_columns(asked.alias("asked"))
+        by_source = pl.col("source_id").replace_strict(
+            own or {"": 0.0}, default=None, return_dtype=pl.Float64
+        )
+        asked = pl.coalesce(by_source, by_name) if own else by_name
+        known = tasks.with_columns(asked.alias("asked")).filter(
+            pl.col("asked").is_not_null() & (pl.col("asked") > 0)
+        )
         extra, size = _pairs(
             known, pl.col("ended") - pl.col("started") - pl.col("asked"), "output_bytes"
         )
@@ -403,6 +432,63 @@ def _less_bytes(s: Samples, name: str, per_byte: float) -> list[np.ndarray]:
     return [v - per_byte * b for v, b, base in zip(values, sizes, bases, strict=True) if base]
 
 
+#: Bins of the dependency latency by the parent's duration, and the fewest samples each.
+_AFTER_BINS, _AFTER_SAMPLES = 4, 8
+#: Least ratio of the parents' 75 % to 25 % duration quantiles for bins to be made.
+_AFTER_SPREAD = 2.0
+#: The bins are kept only where they differ: a Kruskal-Wallis H above the chi-squared
+#: distribution's 99 % quantile with _AFTER_BINS - 1 = 3 degrees of freedom.
+_AFTER_H = 11.345
+
+
+def kruskal_h(groups: list[np.ndarray]) -> float:
+    """The Kruskal-Wallis H statistic of ``groups``: how far their mean ranks in the
+    pooled samples are apart (tied values share their mean rank; no further correction
+    for ties)."""
+    pooled = np.concatenate(groups)
+    _, inverse, counts = np.unique(pooled, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
+    n, h, at = pooled.size, 0.0, 0
+    for g in groups:
+        r = ranks[at : at + g.size]
+        at += g.size
+        h += r.sum() ** 2 / g.size
+    return 12.0 / (n * (n + 1)) * h - 3.0 * (n + 1)
+
+
+def _by_parent(
+    s: Samples, name: str, slopes: dict[str, float]
+) -> tuple[list[float], list[Distribution]]:
+    """The dependency latency (``handoff`` or ``engine``) in bins by the duration of the
+    parent that ended last, edges at its quartiles; none where the parents' durations do
+    not spread (a chain of equal tasks), there are too few samples, or the bins do not
+    differ (a Kruskal-Wallis test at 1 %)."""
+    if name == "handoff":
+        values = _less_bytes(s, "handoff", slopes["handoff"])
+        afters = [a for a, base in zip(s.handoff_after, s.handoff_base, strict=True) if base]
+    else:
+        values, afters = s.engine, s.engine_after
+    v, a = _join(values), _join(afters)
+    ok = np.isfinite(v) & np.isfinite(a)
+    v, a = v[ok], a[ok]
+    if v.size < _AFTER_BINS * _AFTER_SAMPLES:
+        return [], []
+    q1, q3 = np.quantile(a, [0.25, 0.75])
+    if q1 <= 0 or q3 / q1 < _AFTER_SPREAD:
+        return [], []
+    edges = np.quantile(a, np.arange(1, _AFTER_BINS) / _AFTER_BINS)
+    bins = np.searchsorted(edges, a, side="right")
+    if (
+        np.any(np.diff(edges) <= 0)
+        or np.bincount(bins, minlength=_AFTER_BINS).min() < _AFTER_SAMPLES
+    ):
+        return [], []
+    groups = [v[bins == k] for k in range(_AFTER_BINS)]
+    if kruskal_h(groups) < _AFTER_H:  # alike: one distribution serves
+        return [], []
+    return [float(e) for e in edges], [_distribution([g]) for g in groups]
+
+
 def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool) -> WorkerFit:
     # Inputs: per worker count (more workers, more of a task's inputs on other workers).
     moved = "handoff" if native else "launch"
@@ -433,6 +519,7 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
                 mean = float(np.mean(others)) - launch.median
                 steps.append((mean - (alone - launch.median)) / (len(others) - 1))
         step = max(0.0, float(np.median(steps))) if steps else 0.0
+    after_edges, after = _by_parent(s, moved if native else "engine", slopes)
     return WorkerFit(
         workers=workers,
         submit=_distribution(s.submit),
@@ -440,6 +527,8 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         launch=launch,
         handoff=_distribution(_less_bytes(s, "handoff", slopes["handoff"]), launch.median),
         engine=_distribution(s.engine),
+        after_edges=after_edges,
+        after=after,
         gap=_distribution(s.gap),
         noop_gap=_distribution(s.noop_gap, _distribution(s.gap).median),
         result=_distribution(_less_bytes(s, "result", slopes["result"])),

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tapstrace.errors import UserError
 from tapstrace.predict.kinds import KindCost
@@ -126,6 +133,11 @@ class WorkerFit(BaseModel):
             the last parent's end to the child's start, on an idle worker.
         engine: the other executors: from the last parent's result at the client to the
             child's dispatch.
+        after_edges, after: ``handoff`` (``engine`` for the other executors) by the
+            duration of the parent that ended last: ``after[k]`` holds for parents that
+            ran between ``after_edges[k - 1]`` and ``after_edges[k]`` seconds (one more
+            distribution than edges). Empty: ``handoff`` or ``engine`` whatever the
+            parent ran (models fitted from a chain of equal tasks, before 1 December).
         gap: on one worker, from a task's end to the start of the next one, when that
             one was already waiting (queued at the scheduler or at the worker).
         noop_gap: the same after a task that did no work (asked to run 0 s): no
@@ -150,6 +162,8 @@ class WorkerFit(BaseModel):
     launch: Distribution
     handoff: Distribution
     engine: Distribution
+    after_edges: list[float] = Field(default_factory=list)
+    after: list[Distribution] = Field(default_factory=list)
     gap: Distribution
     noop_gap: Distribution
     result: Distribution
@@ -160,6 +174,16 @@ class WorkerFit(BaseModel):
     input_per_byte: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
+
+    @model_validator(mode="after")
+    def _bins(self) -> WorkerFit:
+        if self.after and len(self.after) != len(self.after_edges) + 1:
+            raise ValueError("after: one distribution more than after_edges")
+        if self.after_edges and not self.after:
+            raise ValueError("after_edges without after")
+        if any(b <= a for a, b in itertools.pairwise(self.after_edges)):
+            raise ValueError("after_edges must increase")
+        return self
 
 
 _DISTRIBUTIONS = ("submit", "launch", "handoff", "engine", "gap", "noop_gap", "result", "execution")
@@ -178,8 +202,19 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     }
     for name in ("service", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
+    values["after_edges"], values["after"] = _blend_after(a, b, w)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)
+
+
+def _blend_after(a: WorkerFit, b: WorkerFit, w: float) -> tuple[list[float], list[Distribution]]:
+    """The by-parent-duration latencies between two fits: bin by bin where both have the
+    same bins (one calibration design), else the nearer fit's."""
+    if len(a.after) == len(b.after):
+        edges = [(1 - w) * x + w * y for x, y in zip(a.after_edges, b.after_edges, strict=True)]
+        return edges, [_blend(x, y, w) for x, y in zip(a.after, b.after, strict=True)]
+    near = a if w < 0.5 else b
+    return list(near.after_edges), list(near.after)
 
 
 def _resample(offsets: list[float], workers: int) -> list[float]:

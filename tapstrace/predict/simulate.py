@@ -4,11 +4,12 @@ List scheduling as executors do it: tasks that are ready go into one FIFO queue;
 scheduler hands the head of the queue to a free worker slot, at most one dispatch per
 ``service`` seconds (its throughput ceiling). A task that found an idle slot starts
 ``launch`` seconds after it was dispatched (``handoff`` after its last parent's end, for
-executors that resolve dependencies themselves); a task that waited for its slot starts
-``gap`` seconds after the slot's previous task ended. It runs for its duration plus the
-execution overhead and per-byte costs, and its result reaches the client ``result``
-seconds after its end. Slots come up at their start-up offsets after the first
-submission.
+executors that resolve dependencies themselves; with a model that has them, drawn from
+the bin of the duration of the parent that ended last, as is the ``engine`` latency of
+the other executors); a task that waited for its slot starts ``gap`` seconds after the
+slot's previous task ended. It runs for its duration plus the execution overhead and
+per-byte costs, and its result reaches the client ``result`` seconds after its end.
+Slots come up at their start-up offsets after the first submission.
 
 Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
 process pools) they pass through the scheduler one task after another, so their
@@ -37,6 +38,7 @@ are drawn per task with numpy before the loop, so a million tasks take seconds.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections import deque
@@ -198,6 +200,11 @@ def simulate(
     transfer = (workload.inputs * fit.input_per_byte + external).tolist()
     serial = not native
     engine = fit.engine.sample(rng, n).tolist()
+    # The dependency latency (handoff, or engine) by the duration of the parent that
+    # ended last, where the model has bins: a draw from each bin for every task, the
+    # one used chosen when its last parent ends.
+    after_edges = fit.after_edges
+    after = [d.sample(rng, n).tolist() for d in fit.after] if fit.after else []
     gap = fit.gap.sample(rng, n).tolist()
     noop_gap = fit.noop_gap.sample(rng, n).tolist()
     result = fit.result.sample(rng, n).tolist()
@@ -270,6 +277,7 @@ def simulate(
     dead = [False] * n
     submitted = [False] * n
     by_handoff = [False] * n
+    last_parent = [0] * n  # the parent whose end (native) or result came last
     import_code = -n - nslots - 1  # a task starting with its imports: import_code - i
 
     heap: list[tuple[float, int]] = []
@@ -378,11 +386,16 @@ def simulate(
                 finish_dead(c, now)
                 return
             by_handoff[c] = latest[c] > S[c]
+            if after:
+                handoff[c] = after[bisect.bisect_right(after_edges, duration[last_parent[c]])][c]
             RUN[c] = now
             fifo.append(c)
             dispatch(now)
         else:
-            t = latest[c] + engine[c]
+            lag = engine[c]
+            if after:
+                lag = after[bisect.bisect_right(after_edges, duration[last_parent[c]])][c]
+            t = latest[c] + lag
             if t < S[c]:
                 t = S[c]
             R[c] = D[c] = t
@@ -489,8 +502,10 @@ def simulate(
             if native:
                 if now > latest[c]:
                     latest[c] = now
+                    last_parent[c] = i
             elif rc > latest[c]:
                 latest[c] = rc
+                last_parent[c] = i
             if rc > latest_rc[c]:
                 latest_rc[c] = rc
             pend[c] -= 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tapstrace.predict.calibrate import Sizes, calibrate
@@ -90,3 +91,47 @@ def test_calibration_traces_fit_the_same_model(fitted: tuple[ExecutorModel, list
     assert again.executor == "fake"
     assert again.fits[1].service == pytest.approx(model.fits[1].service)
     assert again.fits[0].launch == model.fits[0].launch
+
+
+def test_chain_durations_are_spread_and_seeded() -> None:
+    """The chain's tasks are drawn log-uniformly from a range (so a periodic mechanism
+    meets them at every phase, and the hand-off is measured after short and long
+    parents alike), the same for the same seed; without a spread, the fixed 5 ms."""
+    from tapstrace.predict.calibrate import chain_durations
+
+    sizes = Sizes(chain=400, chain_spread=(0.0002, 0.02), seed=3)
+    drawn = chain_durations(sizes)
+    assert len(drawn) == 400 and drawn == chain_durations(sizes)
+    assert min(drawn) >= 0.0002 and max(drawn) <= 0.02
+    # Log-uniform: each of the two decades gets about half (binomial, 400 draws).
+    assert 150 <= sum(d < 0.002 for d in drawn) <= 250
+    assert chain_durations(Sizes(chain=4, chain_spread=None)) == [0.005] * 4
+
+
+def test_overrun_is_read_against_each_tasks_own_duration() -> None:
+    """A calibration chain whose tasks were asked to run 2, 10 and 6 ms (metadata
+    ``asked``, by source id) and ran 0.5 ms longer each: the overrun is 0.5 ms for every
+    one of them, not its difference from the name's 5 ms (-2.5, +5.5, +1.5 ms)."""
+    from tapstrace.predict.fit import Samples, measure
+    from tests.replay.conftest import make_trace
+
+    asked = {"calibrate_chain-0": 0.002, "calibrate_chain-1": 0.010, "calibrate_chain-2": 0.006}
+    rows, start = [], 0.0
+    for i, seconds in enumerate(asked.values()):
+        end = start + seconds + 0.0005
+        rows.append({"task_id": i, "name": "calibrate_chain", "source_id": f"calibrate_chain-{i}",
+                     "parents": [i - 1] if i else [], "submitted": 0.0, "ready": 0.0,
+                     "dispatched": 0.0, "started": start, "ended": end, "received": end + 0.001,
+                     "worker_id": "w0"})  # fmt: skip
+        start = end + 0.002
+    trace = make_trace(rows)
+    requested = {"calibrate_chain": 0.005}
+    trace.metadata["calibration"] = {"workload": "chain", "durations": requested, "asked": asked}
+    samples = Samples()
+    measure(trace, samples, True, requested)
+    assert np.concatenate(samples.execution) == pytest.approx([0.0005] * 3, abs=2e-6)
+    # An older calibration trace (no ``asked``): every task against its name's duration.
+    del trace.metadata["calibration"]["asked"]
+    older = Samples()
+    measure(trace, older, True, requested)
+    assert np.concatenate(older.execution) == pytest.approx([-0.0025, 0.0055, 0.0015], abs=2e-6)

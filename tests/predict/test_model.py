@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tapstrace.predict.model import Distribution, ExecutorModel, ModelError
+from tapstrace.predict.model import Distribution, ExecutorModel, ModelError, WorkerFit
 from tapstrace.predict.store import find_model, latest_model, save_model, saved_models
 from tests.predict.builders import fixed_model
 
@@ -80,3 +80,56 @@ def test_model_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert find_model(second.stem) == second
     with pytest.raises(ModelError, match="--model nope: no such model file"):
         find_model("nope")
+
+
+def test_kruskal_h_by_hand() -> None:
+    """Ranks 1-3 and 4-6: H = 12 / (6 x 7) x (6^2 / 3 + 15^2 / 3) - 3 x 7 = 27/7."""
+    from tapstrace.predict.fit import kruskal_h
+
+    h = kruskal_h([np.array([0.1, 0.2, 0.3]), np.array([0.4, 0.5, 0.6])])
+    assert h == pytest.approx(27 / 7)
+
+
+def test_handoff_bins_by_the_parents_duration() -> None:
+    """40 hand-offs after parents of 1-40 ms: 5 ms after the 20 shortest, 1 ms after the
+    others. Bins at the parents' quartiles (10.75, 20.5, 30.25 ms), kept because they
+    differ; the same hand-offs whatever the parent ran, or parents all alike, give none."""
+    from tapstrace.predict.fit import Samples, _by_parent
+
+    parents = np.arange(1, 41) * 1e-3
+    slow = np.where(parents <= 0.020, 0.005, 0.001)
+
+    def bins(values: np.ndarray, after: np.ndarray) -> tuple[list[float], list[Distribution]]:
+        s = Samples()
+        s.add("handoff", values, np.zeros(values.size), True)
+        s.handoff_after.append(after)
+        return _by_parent(s, "handoff", {"handoff": 0.0})
+
+    edges, after = bins(slow, parents)
+    assert edges == pytest.approx([0.01075, 0.0205, 0.03025])
+    assert [d.median for d in after] == pytest.approx([0.005, 0.005, 0.001, 0.001])
+    assert bins(np.full(40, 0.002), parents) == ([], [])  # alike
+    assert bins(slow, np.full(40, 0.005)) == ([], [])  # one parent duration: no spread
+
+
+def test_handoff_bins_in_the_model_file() -> None:
+    """One distribution more than edges; blended bin by bin between worker counts."""
+    base = fixed_model(native=True, handoff=0.002).fits[0]
+    one = base.model_copy(
+        update={
+            "after_edges": [0.005],
+            "after": [Distribution.fixed(0.004), Distribution.fixed(0.001)],
+        }
+    )
+    two = one.model_copy(
+        update={"workers": 4, "after": [Distribution.fixed(0.006), Distribution.fixed(0.003)]}
+    )
+    model = ExecutorModel(executor="paper", native_dependencies=True, fits=[one, two])
+    mid = model.at(2)
+    assert mid.after_edges == pytest.approx([0.005])
+    assert [d.median for d in mid.after] == pytest.approx([0.005, 0.002])
+    bad = {**base.model_dump(), "after_edges": [0.005], "after": [{"values": [0.1]}]}
+    with pytest.raises(ValueError, match="one distribution more"):
+        WorkerFit.model_validate(bad)
+    with pytest.raises(ValueError, match="without after"):
+        WorkerFit.model_validate({**bad, "after": []})

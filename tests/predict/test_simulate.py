@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tapstrace.predict.kinds import KindCost, measure_kind_costs
+from tapstrace.predict.model import ExecutorModel
 from tapstrace.predict.prediction import predict
 from tapstrace.predict.simulate import DEPENDENCY_FAILED, FAILED, OK, Parameters, simulate
 from tapstrace.predict.workload import Workload, from_plan
@@ -40,6 +41,32 @@ def test_chain_with_native_dependencies() -> None:
     assert s.started.tolist() == pytest.approx([0.5, 1.9, 4.3])
     assert s.received.tolist() == pytest.approx([1.8, 4.2, 7.6])
     assert s.makespan == pytest.approx(7.6)
+
+
+def test_handoff_by_the_parents_duration() -> None:
+    """A model whose hand-off depends on how long the parent ran: 0.4 s after a parent
+    of under 1.5 s, 0.1 s after a longer one. Chain of 1, 2, 3 s (launch 0.5): t1 after
+    t0 (1 s) starts 1.5 + 0.4 = 1.9, t2 after t1 (2 s) 3.9 + 0.1 = 4.0. An engine-fed
+    executor's ``engine`` latency is read the same way (result 0.3): t1 ready at
+    1.8 + 0.4, t2 at 2.7 + 2 + 0.3 + 0.1."""
+    from tapstrace.predict.model import Distribution
+
+    def binned(model: ExecutorModel) -> ExecutorModel:
+        fit = model.fits[0].model_copy(
+            update={
+                "after_edges": [1.5],
+                "after": [Distribution.fixed(0.4), Distribution.fixed(0.1)],
+            }
+        )
+        return model.model_copy(update={"fits": [fit]})
+
+    work = workload([1.0, 2.0, 3.0], [[], [0], [1]])
+    s = run(work, binned(fixed_model(native=True, launch=0.5, handoff=9.0, result=0.3)))
+    assert s.started.tolist() == pytest.approx([0.5, 1.9, 4.0])
+    assert s.makespan == pytest.approx(7.3)
+    e = run(work, binned(fixed_model(launch=0.5, engine=9.0, result=0.3)))
+    assert e.ready.tolist() == pytest.approx([0.0, 2.2, 5.1])
+    assert e.started.tolist() == pytest.approx([0.5, 2.7, 5.6])
 
 
 def test_fork_join_on_two_workers() -> None:
