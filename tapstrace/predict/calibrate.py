@@ -293,36 +293,14 @@ class Calibration:
         with self._recording(switch, config, executor, "single", n):
             for _ in range(sizes.singles):
                 engine.submit(ReplayTask("calibrate_single", 0.0, "sleep", 0)).result()
-        self._chain(switch, config, executor, engine, n, sizes)
-        self._payload(switch, config, executor, engine, n, sizes)
-
-    def _chain(
-        self,
-        switch: _Switch,
-        config: ExecutorConfig,
-        executor: Any,
-        engine: Engine,
-        n: int,
-        sizes: Sizes,
-    ) -> None:
         durations = chain_durations(sizes)
         parents = [[i - 1] if i else [] for i in range(len(durations))]
         plan = synthetic_plan(["calibrate_chain"] * len(durations), durations, parents)
         asked = None
-        if sizes.chain_spread is not None:
+        if sizes.chain_spread is not None:  # each task's own duration, for the fit
             asked = dict(zip(plan.source_ids, durations, strict=True))
         with self._recording(switch, config, executor, "chain", n, asked=asked):
             submit_plan(engine, plan)
-
-    def _payload(
-        self,
-        switch: _Switch,
-        config: ExecutorConfig,
-        executor: Any,
-        engine: Engine,
-        n: int,
-        sizes: Sizes,
-    ) -> None:
         with self._recording(switch, config, executor, "payload", n):
             for size in sizes.payloads:
                 for _ in range(sizes.payload_links):
