@@ -378,6 +378,10 @@ def simulate(
         EN[i] = t
         push(heap, (t, i))
 
+    def by_parent(c: int) -> float:
+        """Task c's dependency latency, from the bin of its last parent's duration."""
+        return after[bisect.bisect_right(after_edges, duration[last_parent[c]])][c]
+
     def parents_done(c: int, now: float) -> None:
         """Every parent of submitted task ``c`` has ended."""
         if native:
@@ -387,15 +391,12 @@ def simulate(
                 return
             by_handoff[c] = latest[c] > S[c]
             if after:
-                handoff[c] = after[bisect.bisect_right(after_edges, duration[last_parent[c]])][c]
+                handoff[c] = by_parent(c)
             RUN[c] = now
             fifo.append(c)
             dispatch(now)
         else:
-            lag = engine[c]
-            if after:
-                lag = after[bisect.bisect_right(after_edges, duration[last_parent[c]])][c]
-            t = latest[c] + lag
+            t = latest[c] + (by_parent(c) if after else engine[c])
             if t < S[c]:
                 t = S[c]
             R[c] = D[c] = t
