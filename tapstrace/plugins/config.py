@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,6 +64,10 @@ class ExecutorConfig(PluginConfig):
     """Config of an executor (``--executor NAME``)."""
 
     kind: ClassVar[str] = "executor"
+    #: Where the executor runs a task whose parents have run, as tapstrace predict
+    #: models it: ``fifo``, on the next free worker; ``locality``, on the worker that
+    #: holds its inputs and would start it soonest by the scheduler's estimate (Dask).
+    placement: ClassVar[Literal["fifo", "locality"]] = "fifo"
 
     @abstractmethod
     def build(self, run_dir: Path | None = None) -> Executor:

@@ -360,6 +360,7 @@ def calibrate(
         executor=executor_cls.name,
         params=config.model_dump(mode="json"),
         native=calibration.native,
+        placement=executor_cls.placement,
         source={
             "kind": "calibration",
             "traces": [str(p) for p in paths],

@@ -42,7 +42,7 @@ import polars as pl
 from tapstrace.errors import TraceError
 from tapstrace.formats.frame import final_attempts
 from tapstrace.predict.kinds import measure_kind_costs
-from tapstrace.predict.model import Distribution, ExecutorModel, WorkerFit
+from tapstrace.predict.model import Distribution, ExecutorModel, Placement, WorkerFit
 from tapstrace.trace.reader import Trace
 from tapstrace.version import __version__
 
@@ -353,10 +353,12 @@ def fit_model(
     executor: str | None = None,
     params: dict[str, Any] | None = None,
     native: bool | None = None,
+    placement: Placement | None = None,
     source: dict[str, Any] | None = None,
 ) -> ExecutorModel:
     """An executor model fitted from ``traces`` (all of one executor), one WorkerFit per
-    worker count they cover. ``native`` overrides what the traces suggest."""
+    worker count they cover. ``native`` overrides what the traces suggest; ``placement``
+    defaults to what the executor's plugin declares (``fifo`` for one not installed)."""
     traces = list(traces)
     if not traces:
         raise TraceError("no traces to fit a model from")
@@ -393,6 +395,7 @@ def fit_model(
         params=params if params is not None else dict(recorded.get("params") or {}),
         native_dependencies=native,
         on_demand=_on_demand(list(by_workers.values())),
+        placement=placement or _placement(executor),
         seconds_per_output_byte=slopes["execution"],
         seconds_per_result_byte=slopes["result"],
         kind_costs=measure_kind_costs(),
@@ -403,6 +406,14 @@ def fit_model(
         cpu_count=first.metadata.get("cpu_count") or os.cpu_count(),
         tapstrace_version=__version__,
     )
+
+
+def _placement(executor: str) -> Placement:
+    """What the plugin named ``executor`` declares (ExecutorConfig.placement)."""
+    from tapstrace.plugins.registry import plugins
+
+    config = plugins("executor").get(executor)
+    return config.placement if config is not None else "fifo"
 
 
 def _on_demand(groups: list[Samples]) -> bool:

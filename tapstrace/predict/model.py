@@ -29,6 +29,8 @@ from pydantic import (
 from tapstrace.errors import UserError
 from tapstrace.predict.kinds import KindCost
 
+#: Where an executor runs a task whose parents have run (ExecutorModel.placement).
+Placement = Literal["fifo", "locality"]
 #: ``format`` of every model file, and the version this code reads and writes.
 FORMAT = "tapstrace-executor-model"
 MODEL_VERSION = 1
@@ -253,6 +255,13 @@ class ExecutorModel(BaseModel):
             kind (bytes, array, object, mapping) on the machine that fitted the model;
             the simulator prices what a kind costs beyond bytes (tapstrace.predict.kinds).
             Empty in models fitted before it was measured: every kind priced as bytes.
+        placement: where the executor runs a task whose parents have run: ``fifo``, on
+            the next free worker; ``locality`` (Dask), on the worker holding its
+            inputs where it would start soonest by the scheduler's own estimate
+            (queued work at each task name's running mean duration, plus the bytes
+            to fetch at ``bandwidth``), even if that worker is busy.
+        bandwidth: the bytes per second the executor assumes when it places by
+            locality (Dask's ``distributed.scheduler.bandwidth``).
         fits: one WorkerFit per calibrated worker count, by workers.
     """
 
@@ -267,6 +276,8 @@ class ExecutorModel(BaseModel):
     seconds_per_output_byte: float = Field(0.0, ge=0)
     seconds_per_result_byte: float = Field(0.0, ge=0)
     kind_costs: dict[str, KindCost] = Field(default_factory=dict)
+    placement: Placement = "fifo"
+    bandwidth: float = Field(1e8, gt=0)
     fits: list[WorkerFit] = Field(min_length=1)
     #: Where it came from: {"kind": "calibration" | "traces", "traces": [...], ...}.
     source: dict[str, Any] = Field(default_factory=dict)

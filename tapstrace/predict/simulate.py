@@ -39,6 +39,7 @@ are drawn per task with numpy before the loop, so a million tasks take seconds.
 from __future__ import annotations
 
 import bisect
+import gc
 import heapq
 import math
 from collections import deque
@@ -53,6 +54,8 @@ from tapstrace.predict.workload import Workload
 #: Task status codes of a Schedule.
 OK, FAILED, DEPENDENCY_FAILED = 0, 1, 2
 _INF = math.inf
+#: What Dask's scheduler assumes a task of a name none has finished yet takes, seconds.
+UNKNOWN_DURATION = 0.5
 
 
 @dataclass
@@ -105,6 +108,10 @@ class Parameters:
     in_memory: bool = False
     #: Cores the workers' imports share (None: one per worker, no contention).
     cores: float | None = None
+    #: Dask's placement: a task with parents goes to the worker holding its inputs
+    #: where it would start soonest (ExecutorModel.placement), at ``bandwidth`` B/s.
+    locality: bool = False
+    bandwidth: float = 1e8
 
     @classmethod
     def of(
@@ -132,6 +139,8 @@ class Parameters:
             kind_costs=model.kind_costs,
             in_memory=model.executor in IN_MEMORY,
             cores=cores,
+            locality=model.placement == "locality",
+            bandwidth=model.bandwidth,
         )
 
 
@@ -176,6 +185,18 @@ def simulate(
     workload: Workload, params: Parameters, rng: np.random.Generator | None = None
 ) -> Schedule:
     """Simulate ``workload``; latencies are drawn from ``rng``, or are all medians."""
+    # The loop makes millions of small lists and tuples, none of them in cycles: the
+    # cyclic collector would scan the growing heap again and again for nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _simulate(workload, params, rng)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator | None) -> Schedule:
     n = len(workload)
     fit = params.fit
     nslots = params.workers
@@ -195,6 +216,8 @@ def simulate(
         params.kind_costs, params.in_memory, workload.outputs, workload.output_kinds,
         workload.externals, workload.external_kinds,
     )  # fmt: skip
+    external_only = external.tolist()
+    moving_cost = (workload.outputs * fit.input_per_byte + moving).tolist()
     if params.kind_costs:
         external = external + workload.sum_over_parents(moving)
     transfer = (workload.inputs * fit.input_per_byte + external).tolist()
@@ -304,6 +327,112 @@ def simulate(
     last_noop = [False] * nslots  # whether that task did no work
     sched_next = 0.0
 
+    # Placement by locality (Dask's decide_worker for tasks that are not "root-ish"): a
+    # task whose parents have ended goes to the slot, among those that ran a parent
+    # (copies fetched by other workers are not counted), where the scheduler expects
+    # it to start soonest (its queued tasks at each task name's running mean duration,
+    # 0.5 s while unknown, plus the bytes they and this task fetch at ``bandwidth``),
+    # and waits there if the slot is busy. Root-ish tasks (no parents; or a name with
+    # more than 2 x slots tasks whose parents' names have fewer than 5 tasks between
+    # them) take the FIFO queue.
+    locality = params.locality and native and nslots > 1
+    running = [False] * nslots  # locality: the slot runs a task (or is about to)
+    local: list[list[int]] = [[] for _ in range(nslots)]  # tasks placed on each slot
+    placed = [False] * n
+    group = [0] * n
+    mean_run: list[float] = []
+    counts: list[dict[int, int]] = [{} for _ in range(nslots)]
+    fetching = [0.0] * nslots  # bytes the tasks placed on each slot fetch
+    need = [0.0] * n  # bytes each placed task fetches
+    moved = [0.0] * n  # what fetching them costs
+    outputs = workload.outputs.tolist()
+    bandwidth = params.bandwidth
+    if locality:
+        ids: dict[str, int] = {}
+        group = [ids.setdefault(name, len(ids)) for name in workload.names]
+        size = [0] * len(ids)
+        for g in group:
+            size[g] += 1
+        feeds: list[set[int]] = [set() for _ in ids]
+        for i, ps in enumerate(parents):
+            feeds[group[i]].update(group[p] for p in ps)
+        rootish = [
+            size[g] > 2 * nslots and len(feeds[g]) < 5 and sum(size[f] for f in feeds[g]) < 5
+            for g in range(len(ids))
+        ]
+        placed = [bool(parents[i]) and not rootish[group[i]] for i in range(n)]
+        mean_run = [-1.0] * len(ids)
+
+    def fetch_cost(i: int, k: int) -> float:
+        """What moving task i's inputs to slot k costs (those made elsewhere)."""
+        cost = external_only[i]
+        for p in parents[i]:
+            if SLOT[p] != k:
+                cost += moving_cost[p]
+        return cost
+
+    def place(c: int, now: float) -> None:
+        """Put task c (its parents ended) on the slot where it would start soonest."""
+        nonlocal sched_next
+        ps = parents[c]
+        if len(ps) == 1:  # one candidate: its parent's slot, nothing to fetch
+            k = SLOT[ps[0]]
+            fetched = 0.0
+            moved[c] = external_only[c]
+        else:
+            # What each candidate slot holds already (bytes, and what moving them costs);
+            # the rest it would fetch.
+            total = cost = 0.0
+            holds: dict[int, list[float]] = {}
+            for p in ps:
+                size = outputs[p]
+                total += size
+                cost += moving_cost[p]
+                k = SLOT[p]
+                if k >= 0:
+                    if k in holds:
+                        held = holds[k]
+                        held[0] += size
+                        held[1] += moving_cost[p]
+                    else:
+                        holds[k] = [size, moving_cost[p]]
+            k, best_at = -1, _INF
+            for slot, held in holds.items():
+                at = (fetching[slot] + total - held[0]) / bandwidth
+                for g, count in counts[slot].items():
+                    m = mean_run[g]
+                    at += (m if m >= 0 else UNKNOWN_DURATION) * count
+                if at < best_at or (at == best_at and slot < k):
+                    k, best_at = slot, at
+            if k >= 0:
+                fetched = total - holds[k][0]
+                moved[c] = external_only[c] + cost - holds[k][1]
+        if k < 0:  # no parent ran anywhere: the next free slot
+            fifo.append(c)
+            dispatch(now)
+            return
+        need[c] = fetched
+        fetching[k] += fetched
+        g = group[c]
+        counts[k][g] = counts[k].get(g, 0) + 1
+        a = now if now > sched_next else sched_next
+        sched_next = a + service
+        if running[k] or local[k]:
+            heapq.heappush(local[k], c)
+            return
+        latency = handoff[c] if by_handoff[c] else launch[c]
+        start(c, k, a + latency + moved[c])
+
+    def next_placed(k: int, now: float) -> bool:
+        """Slot k came free at ``now``: start the next task placed on it, if any."""
+        if not local[k]:
+            return False
+        j = heapq.heappop(local[k])
+        st = now + (noop_gap[j] if last_noop[k] else gap[j])
+        fetched = RUN[j] + (handoff[j] if by_handoff[j] else launch[j]) + moved[j]
+        start(j, k, st if st > fetched else fetched)
+        return True
+
     def dispatch(now: float) -> None:
         """Hand queued tasks to free slots (FIFO, one per ``service`` seconds)."""
         nonlocal sched_next, born, spawning
@@ -323,12 +452,15 @@ def simulate(
                     up_at[k] = at
                     push(heap, (at, -n - 1 - k))
         while fifo and idle:
+            if locality and running[idle[0][1]]:  # taken by a task placed on it
+                pop(idle)
+                continue
             if idle[0][0] > now:  # the next free slot has not come up yet
                 return
             k = pop(idle)[1]
             i = fifo.popleft()
             a = now if now > sched_next else sched_next
-            moved = transfer[i]
+            moved = fetch_cost(i, k) if locality else transfer[i]
             latency = handoff[i] if by_handoff[i] else launch[i]
             if serial:  # inputs through the client: one transfer after another
                 sched_next = a + service + moved
@@ -345,33 +477,42 @@ def simulate(
                         st = fetched
                 else:
                     st = a + latency + moved
-            ST[i] = st
-            SLOT[i] = k
-            units = first_use[i]
-            if units:  # the slot's process imports what it lacks first
-                has = loaded[k]
-                cost = 0.0
-                for unit in units:
-                    if unit not in has:
-                        has.add(unit)
-                        modules = by_module.get(unit)
-                        if modules is None:  # as the source recorded it (or free)
-                            cost += import_cost.get(unit, 0.0)
-                            continue
-                        has_module = loaded_modules[k]
-                        for module, seconds in modules.items():
-                            if module not in has_module:
-                                has_module.add(module)
-                                cost += seconds
-                if cost > 0:
-                    if cores is not None:  # on the shared cores, from st
-                        due[i] = cost
-                        push(heap, (st, import_code - i))
+            start(i, k, st)
+
+    def start(i: int, k: int, st: float) -> None:
+        """Task i starts on slot k at ``st``, after the imports its process lacks."""
+        ST[i] = st
+        SLOT[i] = k
+        if locality:
+            running[k] = True
+            if not placed[i]:  # placed tasks count from their placement
+                g = group[i]
+                counts[k][g] = counts[k].get(g, 0) + 1
+        units = first_use[i]
+        if units:  # the slot's process imports what it lacks first
+            has = loaded[k]
+            cost = 0.0
+            for unit in units:
+                if unit not in has:
+                    has.add(unit)
+                    modules = by_module.get(unit)
+                    if modules is None:  # as the source recorded it (or free)
+                        cost += import_cost.get(unit, 0.0)
                         continue
-                    st += cost
-            en = st + duration[i]
-            EN[i] = en
-            push(heap, (en, i))
+                    has_module = loaded_modules[k]
+                    for module, seconds in modules.items():
+                        if module not in has_module:
+                            has_module.add(module)
+                            cost += seconds
+            if cost > 0:
+                if cores is not None:  # on the shared cores, from st
+                    due[i] = cost
+                    push(heap, (st, import_code - i))
+                    return
+                st += cost
+        en = st + duration[i]
+        EN[i] = en
+        push(heap, (en, i))
 
     def finish_dead(i: int, t: float) -> None:
         status[i] = DEPENDENCY_FAILED
@@ -393,6 +534,9 @@ def simulate(
             if after:
                 handoff[c] = by_parent(c)
             RUN[c] = now
+            if placed[c]:
+                place(c, now)
+                return
             fifo.append(c)
             dispatch(now)
         else:
@@ -440,6 +584,9 @@ def simulate(
                     R[i] = now if not parents[i] else max(now, latest_rc[i])
                     if dead[i]:
                         finish_dead(i, now)
+                    elif placed[i]:
+                        RUN[i] = now
+                        place(i, now)
                     else:
                         RUN[i] = now
                         fifo.append(i)
@@ -484,7 +631,17 @@ def simulate(
         if k >= 0:
             last_end[k] = now
             last_noop[k] = noop[i]
-            push(idle, (now, k))
+            if locality:
+                running[k] = False
+                g = group[i]
+                counts[k][g] -= 1
+                fetching[k] -= need[i]
+                m = mean_run[g]  # Dask's running mean of the name's compute time
+                mean_run[g] = duration[i] if m < 0 else 0.5 * duration[i] + 0.5 * m
+                if not next_placed(k, now):
+                    push(idle, (now, k))
+            else:
+                push(idle, (now, k))
             rc = now + result[i]
             if collect[i]:
                 if rc < collector_free:

@@ -91,6 +91,12 @@ def test_calibration_traces_fit_the_same_model(fitted: tuple[ExecutorModel, list
     assert again.executor == "fake"
     assert again.fits[1].service == pytest.approx(model.fits[1].service)
     assert again.fits[0].launch == model.fits[0].launch
+    # Placement is what the executor's plugin declares: the fake one, FIFO; Dask places
+    # tasks next to their inputs.
+    assert again.placement == model.placement == "fifo"
+    assert fit_model([read_trace(p, warn=False) for p in paths], executor="dask").placement == (
+        "locality"
+    )
 
 
 def test_chain_durations_are_spread_and_seeded() -> None:

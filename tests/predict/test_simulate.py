@@ -82,6 +82,62 @@ def test_fork_join_on_two_workers() -> None:
     assert sorted(set(s.slot.tolist())) == [0, 1]
 
 
+def _named(work: Workload, names: list[str]) -> Workload:
+    work.names = names
+    return work
+
+
+def test_locality_keeps_children_on_their_parent_s_busy_worker() -> None:
+    """Dask's placement: t0 (0.1 s) and t1 (0.05 s) run on the two workers; t0's
+    children t2 and t3 (0.5 s each) both go to t0's worker, the one holding their
+    input, so t3 waits there for t2 (0.6 -> 1.1) while the other worker is idle. FIFO
+    placement runs t3 on the idle worker at once (0.1 -> 0.6)."""
+    work = workload([0.1, 0.05, 0.5, 0.5], [[], [], [0], [0]])
+    dask = fixed_model(workers=2, native=True, placement="locality")
+    s = run(work, dask, workers=2)
+    assert s.slot.tolist() == [0, 1, 0, 0]
+    assert s.started.tolist() == pytest.approx([0.0, 0.0, 0.1, 0.6])
+    assert s.makespan == pytest.approx(1.1)
+    fifo = run(work, fixed_model(workers=2, native=True), workers=2)
+    assert sorted(fifo.slot.tolist()[2:]) == [0, 1]
+    assert fifo.makespan == pytest.approx(0.6)
+
+
+def test_locality_picks_the_soonest_start_by_the_scheduler_s_estimate() -> None:
+    """j needs r0's and r1's outputs (ran on workers 0 and 1); worker 0 is busy with L,
+    whose name has no finished task yet (Dask's 0.5 s guess; it runs 2 s). Inputs of
+    0 bytes: worker 1 (0 s queued) wins, j runs at 0.1. r0's output of 100 MB takes
+    1 s to fetch at Dask's assumed 100 MB/s, more than the 0.5 s guess: j goes to
+    worker 0 and waits for L there (2.1 -> 2.2)."""
+    names = ["r", "r", "L", "j"]
+    dask = fixed_model(workers=2, native=True, placement="locality")
+    small = _named(workload([0.1, 0.1, 2.0, 0.1], [[], [], [0], [0, 1]]), names)
+    s = run(small, dask, workers=2)
+    assert s.slot.tolist() == [0, 1, 0, 1]
+    assert s.started[3] == pytest.approx(0.1)
+    big = _named(
+        workload([0.1, 0.1, 2.0, 0.1], [[], [], [0], [0, 1]], outputs=[10**8, 0, 0, 0]), names
+    )
+    b = run(big, dask, workers=2)
+    assert b.slot.tolist() == [0, 1, 0, 0]
+    assert b.started[3] == pytest.approx(2.1)
+    assert b.makespan == pytest.approx(2.2)
+
+
+def test_root_ish_tasks_take_the_fifo_queue() -> None:
+    """Leaves of one name hanging off a single small root are "root-ish" to Dask when
+    there are more than 2 x workers of them: queued FIFO over both workers (6 leaves of
+    1 s after a 0.1 s root: 3.1 s). Four leaves are not: they all stay on the root's
+    worker (4.1 s)."""
+    dask = fixed_model(workers=2, native=True, placement="locality")
+    six = _named(workload([0.1] + [1.0] * 6, [[]] + [[0]] * 6), ["root"] + ["leaf"] * 6)
+    assert run(six, dask, workers=2).makespan == pytest.approx(3.1)
+    four = _named(workload([0.1] + [1.0] * 4, [[]] + [[0]] * 4), ["root"] + ["leaf"] * 4)
+    s = run(four, dask, workers=2)
+    assert set(s.slot.tolist()) == {0}
+    assert s.makespan == pytest.approx(4.1)
+
+
 def test_bag_at_the_scheduler_ceiling() -> None:
     """10 tasks of 1 s on 4 workers, one dispatch per 0.5 s: starts every 0.5 s, so the
     makespan is 9 x 0.5 + 1 = 5.5 s, not work / workers = 2.5 s."""
