@@ -134,6 +134,7 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         ("start-up s", "startup_s", "{:.3f}"),
         ("submit ms", "submit_ms", "{:.3f}"),
         ("dispatches/s", "ceiling_per_s", "{:.0f}"),
+        ("working/s", "work_ceiling_per_s", "{:.0f}"),
         ("launch ms", "launch_ms", "{:.3f}"),
         ("handoff ms" if model.native_dependencies else "engine ms",
          "handoff_ms" if model.native_dependencies else "engine_ms", "{:.3f}"),

@@ -9,16 +9,19 @@ For each worker count, a fresh executor runs, in order:
 2. ``noop``: a bag of no-op tasks submitted at once (sized to last about 1.5 s): the
    client's submission cost, the scheduler's steady pace (its throughput ceiling) and
    the gap between no-op tasks;
-3. ``busy``: a bag of sleeping tasks (6 per worker, at least 40), long enough for the
+3. ``short``: a bag of sleeping tasks, each half as long as the scheduler takes to
+   serve every worker once at the no-op pace (skipped under 0.5 ms): the scheduler's
+   pace for tasks that do work, which is slower than for no-op tasks on Dask;
+4. ``busy``: a bag of sleeping tasks (6 per worker, at least 40), long enough for the
    scheduler to keep up with every worker (3 x workers x its pace): the gap between
    tasks on a busy worker, and how much longer than asked a task runs;
-4. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
-5. ``chain``: 60 tasks each depending on the previous one, of durations drawn (seeded,
+5. ``single``: no-op tasks one at a time: the launch latency on an idle executor;
+6. ``chain``: 60 tasks each depending on the previous one, of durations drawn (seeded,
    log-uniform) from 0.2-20 ms: dependency hand-off (or engine) latency by the
    parent's duration, and the result's trip back. Spread durations, not one: a
    mechanism with a period (Dask's scheduler batches its messages to a worker every
    5 ms) meets a chain of equal tasks at one phase only;
-6. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
+7. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
    workers) each return a share of 10 kB to 4 MB, and one task takes them all: the cost
    per byte of moving inputs (worker to worker, or through the client) and results.
 
@@ -73,10 +76,15 @@ DURATIONS = {
     "calibrate_startup": 0.02,
     "calibrate_busy": 0.02,  # at least: longer where the scheduler is slow
     "calibrate_noop": 0.0,
+    "calibrate_short": 0.001,  # n x the no-op pace / 2, in each trace's metadata
     "calibrate_single": 0.0,
     "calibrate_chain": 0.005,  # older calibrations; a spread chain's are in ``asked``
     "calibrate_payload": 0.005,
 }
+
+
+#: Shortest ``short`` task worth a bag (shorter: the sleep's own granularity).
+SHORT_MIN = 0.0005
 
 
 @dataclass(frozen=True)
@@ -287,6 +295,14 @@ class Calibration:
         with self._recording(switch, config, executor, "noop", n):
             outcome = submit_plan(engine, _plan("calibrate_noop", count, 0.0))
         pace = (outcome.makespan or 0.0) / count
+        # Tasks that do work, each half as long as the scheduler takes to serve every
+        # worker once at the no-op pace, so that the workers still wait for it: Dask's
+        # pace is slower for them (its messages carry fewer tasks each).
+        short = n * pace / 2
+        if short >= SHORT_MIN:
+            short_count = min(max(sizes.noop // 2, int(sizes.noop_seconds / 2 / pace)), count)
+            with self._recording(switch, config, executor, "short", n, {"calibrate_short": short}):
+                submit_plan(engine, _plan("calibrate_short", short_count, short))
         busy = max(DURATIONS["calibrate_busy"], 3 * n * pace)
         with self._recording(switch, config, executor, "busy", n, {"calibrate_busy": busy}):
             submit_plan(engine, _plan("calibrate_busy", max(sizes.busy * n, 40), busy))

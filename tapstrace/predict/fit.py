@@ -15,6 +15,7 @@ Each parameter is read off the tasks where nothing else explains the time it mea
 - submit: the time between consecutive submissions of a burst (a calibration bag, or
   the shorter half of a trace's submission gaps);
 - service: the densest pace of starts (in a calibration no-op bag, its steady pace);
+  work_service: the steady pace of a calibration bag of short tasks that do work;
 - startup: each worker's first start after the first submission, less a launch;
 - per-byte costs: least-squares slopes of launch/handoff on input bytes (per worker
   count), of result on output bytes (and of the execution overrun on output bytes, in
@@ -66,6 +67,10 @@ class Samples:
     noop_gap: list[np.ndarray] = field(default_factory=list)
     result: list[np.ndarray] = field(default_factory=list)
     service: list[float] = field(default_factory=list)
+    work_service: list[float] = field(default_factory=list)
+    #: The short bag's gaps on a worker between tasks (long where they waited for the
+    #: scheduler, rather than the scheduler for them).
+    short_gap: list[np.ndarray] = field(default_factory=list)
     startup: list[list[float]] = field(default_factory=list)
     execution: list[np.ndarray] = field(default_factory=list)
     #: Cold probes: (alone, others) = a lone worker's start-up, and the start-ups of the
@@ -186,6 +191,7 @@ def _steady_pace(starts: np.ndarray) -> float | None:
 USES = {
     "submit": ("noop",),
     "service": ("noop",),
+    "work_service": ("short",),
     "launch": ("single", "chain", "payload"),
     "handoff": ("chain", "payload"),
     "engine": ("chain", "payload"),
@@ -253,6 +259,8 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         samples.noop_gap.append(
             _array(backlog.filter(noop if workload is None else pl.lit(True)), gap)
         )
+    if workload == "short":
+        samples.short_gap.append(_array(backlog, gap))
     if uses("result"):
         result, size = _pairs(tasks, pl.col("received") - pl.col("ended"), "output_bytes")
         samples.add("result", result, size, base)
@@ -284,11 +292,12 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         if pace is not None:
             samples.service.append(pace)
         _startup(tasks, samples)
-    if workload == "noop":
-        samples.submit.append(diffs)
+    if workload in ("noop", "short"):
         pace = _steady_pace(starts)
         if pace is not None:
-            samples.service.append(pace)
+            (samples.service if workload == "noop" else samples.work_service).append(pace)
+    if workload == "noop":
+        samples.submit.append(diffs)
     if workload == "startup":
         _cold_startup(tasks, samples)
     load = calibration.get("load")
@@ -531,6 +540,14 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
                 steps.append((mean - (alone - launch.median)) / (len(others) - 1))
         step = max(0.0, float(np.median(steps))) if steps else 0.0
     after_edges, after = _by_parent(s, moved if native else "engine", slopes)
+    gap = _distribution(s.gap)
+    # The short bag paces the scheduler only if its workers waited for it: gaps on a
+    # worker more than twice those with work queued (else its pace is the workers').
+    work_service = 0.0
+    if s.work_service and s.short_gap:
+        waited = np.concatenate(s.short_gap)
+        if waited.size and float(np.median(waited)) > 2 * gap.median:
+            work_service = float(np.median(s.work_service))
     return WorkerFit(
         workers=workers,
         submit=_distribution(s.submit),
@@ -540,8 +557,8 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         engine=_distribution(s.engine),
         after_edges=after_edges,
         after=after,
-        gap=_distribution(s.gap),
-        noop_gap=_distribution(s.noop_gap, _distribution(s.gap).median),
+        gap=gap,
+        noop_gap=_distribution(s.noop_gap, gap.median),
         result=_distribution(_less_bytes(s, "result", slopes["result"])),
         # Its median only: the overruns' tail comes from tasks that wake up together in
         # the busy bag and fight for the CPU (or a GIL), which is not every task's lot.
@@ -552,6 +569,7 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         spawn=spawn,
         spawn_step=step,
         input_per_byte=per_input,
+        work_service=work_service,
         load=float(np.mean(s.loads)) if s.loads else None,
     )
 
@@ -567,6 +585,7 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "submit_ms": f.submit.median * 1e3,
                 "service_ms": f.service * 1e3,
                 "ceiling_per_s": (1 / f.service) if f.service > 0 else math.inf,
+                "work_ceiling_per_s": (1 / f.work_service if f.work_service > 0 else None),
                 "launch_ms": f.launch.median * 1e3,
                 "handoff_ms": f.handoff.median * 1e3,
                 "engine_ms": f.engine.median * 1e3,

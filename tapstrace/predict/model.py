@@ -154,6 +154,9 @@ class WorkerFit(BaseModel):
         spawn_step: ... plus this much for each other worker starting at the same time.
         input_per_byte: seconds per byte of a task's inputs (from other workers, or
             through the client).
+        work_service: the scheduler's seconds per dispatch of tasks that do some work
+            (the calibration's ``short`` bag); ``service`` is its pace for no-op tasks.
+            0: not measured, ``service`` for every task.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -174,6 +177,7 @@ class WorkerFit(BaseModel):
     spawn: float = Field(0.0, ge=0)
     spawn_step: float = Field(0.0, ge=0)
     input_per_byte: float = Field(0.0, ge=0)
+    work_service: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
 
@@ -204,6 +208,8 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     }
     for name in ("service", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
+    if a.work_service and b.work_service:  # else not measured at one end: unknown
+        values["work_service"] = (1 - w) * a.work_service + w * b.work_service
     values["after_edges"], values["after"] = _blend_after(a, b, w)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)

@@ -202,6 +202,8 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
     nslots = params.workers
     native = params.native
     service = params.service
+    # Tasks that do work may pace the scheduler differently from no-op ones.
+    work_service = params.fit.work_service or service
 
     # Per-task draws, as Python lists: scalar indexing in the loop stays cheap.
     submit_cost = fit.submit.sample(rng, n).tolist()
@@ -416,7 +418,7 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
         g = group[c]
         counts[k][g] = counts[k].get(g, 0) + 1
         a = now if now > sched_next else sched_next
-        sched_next = a + service
+        sched_next = a + (service if noop[c] else work_service)
         if running[k] or local[k]:
             heapq.heappush(local[k], c)
             return
@@ -462,14 +464,15 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
             a = now if now > sched_next else sched_next
             moved = fetch_cost(i, k) if locality else transfer[i]
             latency = handoff[i] if by_handoff[i] else launch[i]
+            pace = service if noop[i] else work_service
             if serial:  # inputs through the client: one transfer after another
-                sched_next = a + service + moved
+                sched_next = a + pace + moved
                 if RUN[i] < last_end[k]:  # the task was waiting when the slot came free
                     st = a + moved + (noop_gap[i] if last_noop[k] else gap[i])
                 else:
                     st = a + moved + latency
             else:  # worker to worker: fetched while the task waits for its slot
-                sched_next = a + service
+                sched_next = a + pace
                 if RUN[i] < last_end[k]:
                     st = a + (noop_gap[i] if last_noop[k] else gap[i])
                     fetched = RUN[i] + latency + moved

@@ -68,6 +68,22 @@ def test_startup_and_per_byte_costs_are_found(fitted: tuple[ExecutorModel, list[
     assert model.seconds_per_result_byte == pytest.approx(PER_RESULT, rel=0.3)
 
 
+def test_the_pace_of_tasks_that_work_is_found_where_workers_wait(
+    fitted: tuple[ExecutorModel, list[Path]], tmp_path: Path
+) -> None:
+    """The short bag measures the scheduler's pace for tasks that do work where its
+    workers wait for the scheduler: 4 workers with 1 ms latencies, one dispatch per
+    10 ms. Where the workers' own gaps (35 ms) make the pace, as in the fixture's
+    executor, it is not taken for the scheduler's (0: the no-op pace applies)."""
+    config = FakeConfig(workers=4, service=0.01, launch=0.001, gap=0.001, result=0.001)
+    sizes = Sizes(noop=60, busy=2, singles=3, chain=3, payload_links=2, payloads=(1000,))
+    model, paths = calibrate(config, [4], tmp_path, sizes=sizes)
+    assert "w4-short.arrow" in {p.name for p in paths}
+    assert close(model.fits[0].work_service, 0.01), model.fits[0].work_service
+    slow, _ = fitted
+    assert [f.work_service for f in slow.fits] == [0.0, 0.0]
+
+
 def test_workers_started_on_demand_are_found(tmp_path: Path) -> None:
     """Workers that start when a task finds none idle (0.25 s each): a lone task waits
     for one; a bag starts the rest together."""

@@ -147,6 +147,19 @@ def test_bag_at_the_scheduler_ceiling() -> None:
     assert s.makespan == pytest.approx(5.5)
 
 
+def test_tasks_that_work_keep_their_own_scheduler_pace() -> None:
+    """Dispatches of tasks that do work at ``work_service`` (0.5 s), of no-op tasks at
+    ``service`` (0.1 s): 4 tasks of 1 s on 4 workers start 0, 0.5, 1, 1.5 (2.5 s); 4
+    no-op tasks 0, 0.1, 0.2, 0.3."""
+    model = fixed_model(workers=4, service=0.1)
+    model.fits[0].work_service = 0.5
+    s = run(workload([1.0] * 4), model, workers=4)
+    assert s.started.tolist() == pytest.approx([0.0, 0.5, 1.0, 1.5])
+    assert s.makespan == pytest.approx(2.5)
+    noop = run(workload([0.0] * 4), model, workers=4)
+    assert noop.started.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
 def test_bag_below_the_ceiling_is_bound_by_workers() -> None:
     work = workload([1.0] * 8)
     s = run(work, fixed_model(workers=4, service=0.1), workers=4)
