@@ -387,17 +387,17 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
             total = cost = 0.0
             holds: dict[int, list[float]] = {}
             for p in ps:
-                size = outputs[p]
-                total += size
+                nbytes = outputs[p]
+                total += nbytes
                 cost += moving_cost[p]
                 k = SLOT[p]
                 if k >= 0:
                     if k in holds:
                         held = holds[k]
-                        held[0] += size
+                        held[0] += nbytes
                         held[1] += moving_cost[p]
                     else:
-                        holds[k] = [size, moving_cost[p]]
+                        holds[k] = [nbytes, moving_cost[p]]
             k, best_at = -1, _INF
             for slot, held in holds.items():
                 at = (fetching[slot] + total - held[0]) / bandwidth
@@ -438,6 +438,8 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
     def dispatch(now: float) -> None:
         """Hand queued tasks to free slots (FIFO, one per ``service`` seconds)."""
         nonlocal sched_next, born, spawning
+        while locality and idle and running[idle[0][1]]:
+            pop(idle)  # a slot taken by a task placed on it: not idle
         if on_demand and (not idle or idle[0][0] > now):
             # No worker idle: start one per queued task, as many as the executor has;
             # workers started together come up together, later the more there are.
