@@ -208,8 +208,11 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     }
     for name in ("service", "spawn", "spawn_step", "input_per_byte"):
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
-    if a.work_service and b.work_service:  # else not measured at one end: unknown
+    if a.work_service and b.work_service:
         values["work_service"] = (1 - w) * a.work_service + w * b.work_service
+    elif w >= 1 or w <= 0:  # at a calibrated count: its own (0 where not measured)
+        values["work_service"] = (b if w >= 1 else a).work_service
+    # else between a count that measured it and one that did not: unknown (0)
     values["after_edges"], values["after"] = _blend_after(a, b, w)
     values["startup"] = _blend_startup(a.startup, b.startup, w, workers)
     return WorkerFit(workers=workers, **values)

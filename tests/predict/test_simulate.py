@@ -160,6 +160,17 @@ def test_tasks_that_work_keep_their_own_scheduler_pace() -> None:
     assert noop.started.tolist() == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
 
+def test_the_working_pace_of_a_calibrated_count_is_its_own() -> None:
+    """A working pace measured at 4 workers but not at 2 holds at 4 (and beyond), not
+    at 2 or in between, where it is unknown."""
+    from tapstrace.predict.model import ExecutorModel
+
+    two, four = fixed_model(workers=2, service=0.1), fixed_model(workers=4, service=0.1)
+    four.fits[0].work_service = 0.5
+    model = ExecutorModel(executor="paper", fits=[two.fits[0], four.fits[0]])
+    assert [model.at(w).work_service for w in (2, 3, 4, 8)] == [0.0, 0.0, 0.5, 0.5]
+
+
 def test_bag_below_the_ceiling_is_bound_by_workers() -> None:
     work = workload([1.0] * 8)
     s = run(work, fixed_model(workers=4, service=0.1), workers=4)
