@@ -270,3 +270,52 @@ def test_child_cancelled_by_the_framework_with_its_parent_fails_on_the_parent() 
     engine.shutdown()
     statuses = {r.task_id: r.status for r in recorder.records}
     assert statuses == {parent.task_id: Status.CANCELLED, child.task_id: Status.DEPENDENCY_FAILED}
+
+
+class _InterruptedLaunch(Executor):
+    """A thread pool whose ``at``-th launch is interrupted as a signal would (Ctrl-C, a
+    kill: a BaseException in the main thread), before the pool took the task or after."""
+
+    def __init__(self, at: int, after: bool) -> None:
+        self.inner = build_executor("thread", max_threads=2)
+        self.at, self.after, self.launches = at, after, 0
+
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        self.launches += 1
+        if self.launches == self.at and not self.after:
+            raise KeyboardInterrupt
+        handle = self.inner.launch(task, parents)
+        if self.launches == self.at:
+            raise KeyboardInterrupt
+        return handle
+
+    def cancel(self, handle: Any) -> bool:
+        return self.inner.cancel(handle)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.inner.shutdown(wait, cancel_futures=cancel_futures)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-taken", "after-taken"])
+def test_a_launch_interrupted_by_a_signal_leaves_no_task_unresolved(after: bool) -> None:
+    """A signal lands while a task is being launched: whether the framework took it is
+    unknown and nothing may ever report on it, so the engine records it cancelled at
+    once; the unwind (shutdown, cancelling the rest) then returns instead of waiting for
+    its future forever (the hang behind the signal tests' rare timeouts)."""
+    import threading
+
+    recorder = MemoryRecorder()
+    engine = Engine(_InterruptedLaunch(at=3, after=after), recorder=recorder)
+    futures = [engine.submit(sleep, 0.05), engine.submit(sleep, 0.05)]
+    with pytest.raises(KeyboardInterrupt):
+        engine.submit(sleep, 0.05)
+    interrupted = futures[0].task_id + 2
+    unwind = threading.Thread(target=engine.shutdown, kwargs={"cancel_futures": True})
+    unwind.start()
+    unwind.join(10)
+    assert not unwind.is_alive(), "the unwind waits for the interrupted task"
+    assert all(f.done() for f in futures)
+    statuses = final(recorder)
+    assert len(statuses) == 3 and interrupted not in engine._active
+    assert statuses[interrupted].status == Status.CANCELLED
+    assert statuses[interrupted].error_type == "KeyboardInterrupt"

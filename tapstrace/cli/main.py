@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (click.Abort, KeyboardInterrupt):
         click.echo("tapstrace: interrupted", err=True)
+        exit_later(130)  # a framework's exit hook must not keep it alive
         sys.exit(130)
     except Terminated as exc:  # SIGTERM/SIGHUP during a run: unwound, trace finalised
         click.echo(f"tapstrace: stopped by {signal.Signals(exc.signum).name}", err=True)

@@ -225,13 +225,36 @@ class Engine:
         flow = self._flow
         now = _now()
         if flow is None or not flow.submission(task, now):  # not the client's thread
-            self._enter(task, args, kwargs, now)
+            self._enter_or_drop(task, args, kwargs, now)
             return future
         try:
-            self._enter(task, args, kwargs, now)
+            self._enter_or_drop(task, args, kwargs, now)
         finally:
             flow.submitted()
         return future
+
+    def _enter_or_drop(
+        self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], submitted: float
+    ) -> None:
+        """``_enter``; a task whose submission was cut short after it became active and
+        before its launch returned is recorded cancelled at once and the error raised.
+
+        A signal (Ctrl-C, a kill) raises in the client's thread wherever it is, also in
+        the middle of a launch: whether the framework took the task is then unknown, and
+        with no handle nothing could cancel it or might ever report on it, so the unwind
+        would wait for its future forever. If the framework did take it, its late report
+        is ignored like any report on a finished task.
+        """
+        try:
+            self._enter(task, args, kwargs, submitted)
+        except BaseException as exc:
+            if task.state is _DISPATCHED and task.handle is None:
+                self._complete(
+                    task, _CANCELLED, None, NO_REPORT, expect=_DISPATCHED,
+                    error=(type(exc).__name__, "the task's submission was interrupted; "
+                           "whether the executor took it is unknown"),
+                )  # fmt: skip
+            raise
 
     def _enter(
         self, task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], submitted: float

@@ -141,6 +141,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
     root.addHandler(handler)
     previous_level = root.level
     root.setLevel(min(previous_level or logging.INFO, logging.INFO))
+    signals.stacks_to(run_dir / "log.txt")
     trace_path: Path | None = None
     if spec.run.record:  # named like the run directory: unique too (TraceWriter checks)
         trace_path = spec.run.trace or spec.run.traces_dir / f"{run_dir.name}.arrow"

@@ -2,18 +2,25 @@
 
 A run turns SIGTERM/SIGHUP into :class:`Terminated` (a SystemExit with status 128 +
 signal) so that pending tasks are cancelled and recorded and the trace is finalised on
-the way out, whatever the executor. Executors use the same handlers: Parsl's when built
+the way out, whatever the executor; Ctrl-C raises KeyboardInterrupt as usual. Either
+unwind is bounded (:data:`UNWIND_SECONDS`), and when the bound is hit the threads'
+stacks go into the run's log. Executors use the same handlers: Parsl's when built
 outside a run, Ray's to keep them through ``ray.init``, which installs its own.
 """
 
 from __future__ import annotations
 
+import concurrent.futures._base
 import contextlib
+import faulthandler
+import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
-from types import FrameType
+from pathlib import Path
+from types import CodeType, FrameType
 from typing import Any
 
 TERMINATING = tuple(
@@ -41,20 +48,99 @@ def exit_on_signal(signum: int, frame: FrameType | None) -> None:
     with the same status after :data:`UNWIND_SECONDS`. Records flushed so far stay in the
     (partial) trace, and the run's reaper stops what the run started.
     """
+    if _deferred(signum, frame):
+        return
     _deadlines.append(exit_later(128 + signum))
     raise Terminated(signum)
 
 
-_deadlines: list[threading.Timer] = []  # armed by exit_on_signal, disarmed by restore
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: Python's KeyboardInterrupt, with the unwind bounded as for a kill."""
+    if _deferred(signum, frame):
+        return
+    _deadlines.append(exit_later(128 + signum))
+    raise KeyboardInterrupt
+
+
+#: Code a signal must not cut short: stdlib code that takes a lock and releases it with
+#: no ``with`` around (an exception raised in between leaves it held by the client's
+#: thread, and the next thread to take it blocks for good, so the unwind waits forever).
+#: ``concurrent.futures.wait`` and ``as_completed`` take every future's lock in one loop
+#: and release them in another (every TaskFuture's is the engine's one reentrant lock,
+#: taken once per future): seen on Ray, 64 tasks in flight, 2 runs in 16 stopped by
+#: Ctrl-C. ``logging`` takes a handler's lock before a ``try``: seen on Parsl, whose
+#: result thread then waited to log (1 run in 8 stopped by SIGTERM).
+_UNSAFE_CODE: frozenset[CodeType] = frozenset(
+    {
+        concurrent.futures._base._AcquireFutures.__enter__.__code__,
+        concurrent.futures._base._AcquireFutures.__exit__.__code__,
+    }
+)
+_UNSAFE_FILES = frozenset({logging.__file__})
+#: Seconds before a signal that arrived in unsafe code is delivered again; for how long
+#: at most (code that blocks there, a log handler writing to a full pipe, must not
+#: hold a signal back for ever).
+DEFER_SECONDS = 0.005
+DEFER_AT_MOST = 2.0
+_deferring: dict[int, tuple[float, float]] = {}  # signal -> its first and last deferral
+
+
+def _deferred(signum: int, frame: FrameType | None) -> bool:
+    """Whether the signal arrived in code it must not cut short (or in something that
+    code called); if so, it is sent again shortly, to be handled outside it."""
+    now = time.monotonic()
+    first, last = _deferring.get(signum, (now, now))
+    if now - last > 1.0:  # long after it was sent again (to another handler): a new one
+        first = now
+    if now - first > DEFER_AT_MOST:
+        frame = None
+    _deferring[signum] = (first, now)
+    while frame is not None:
+        code = frame.f_code
+        if code in _UNSAFE_CODE or code.co_filename in _UNSAFE_FILES:
+            timer = threading.Timer(DEFER_SECONDS, os.kill, (os.getpid(), signum))
+            timer.daemon = True
+            timer.start()
+            return True
+        frame = frame.f_back
+    del _deferring[signum]
+    return False
+
+
+_deadlines: list[threading.Timer] = []  # armed by the handlers, disarmed by restore
+_stacks_file: Path | None = None  # where a bounded-out unwind leaves the threads' stacks
 
 
 def exit_later(status: int, seconds: float = UNWIND_SECONDS) -> threading.Timer:
     """Make the process exit with ``status`` in ``seconds`` unless it has exited by then
     (a daemon timer: it never delays a normal exit)."""
-    timer = threading.Timer(seconds, os._exit, (status,))
+    timer = threading.Timer(seconds, _give_up, (status, seconds))
     timer.daemon = True
     timer.start()
     return timer
+
+
+def stacks_to(path: Path | None) -> None:
+    """Where an unwind that exceeds its bound writes every thread's stack (the run's
+    log): what it waited on is the one clue such a rare hang leaves."""
+    global _stacks_file
+    _stacks_file = path
+
+
+def _give_up(status: int, seconds: float) -> None:
+    where = ""
+    if _stacks_file is not None:
+        try:
+            with open(_stacks_file, "a") as file:
+                file.write(f"unwind exceeded {seconds:g} s; the threads' stacks:\n")
+                file.flush()
+                faulthandler.dump_traceback(file, all_threads=True)
+            where = f" (the threads' stacks are in {_stacks_file})"
+        except OSError:
+            pass
+    with contextlib.suppress(OSError, ValueError):
+        os.write(2, f"tapstrace: not unwound within {seconds:g} s; exiting{where}\n".encode())
+    os._exit(status)
 
 
 def _main_thread() -> bool:
@@ -63,12 +149,15 @@ def _main_thread() -> bool:
 
 def terminable() -> dict[int, Any]:
     """Install :func:`exit_on_signal` for SIGTERM/SIGHUP where the default (die at once)
-    is set, in the main thread only; returns what to give :func:`restore`."""
+    is set, and :func:`interrupt` for SIGINT where Python's own is, in the main thread
+    only; returns what to give :func:`restore`."""
     installed: dict[int, Any] = {}
     if _main_thread():
         for signum in TERMINATING:
             if signal.getsignal(signum) is signal.SIG_DFL:
                 installed[signum] = signal.signal(signum, exit_on_signal)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            installed[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
     return installed
 
 
@@ -79,8 +168,10 @@ def restore(installed: dict[int, Any]) -> None:
         return
     while _deadlines:
         _deadlines.pop().cancel()
+    stacks_to(None)
+    _deferring.clear()
     for signum, previous in installed.items():
-        if signal.getsignal(signum) is exit_on_signal:
+        if signal.getsignal(signum) in (exit_on_signal, interrupt):
             signal.signal(signum, previous)
     installed.clear()
 
