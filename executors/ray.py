@@ -230,6 +230,7 @@ class RayExecutor(Executor):
     # too races with its failure's reply: Ray 2.60's core worker then aborts the whole
     # process ("Tried to complete task that was not pending", task_manager.cc).
     fails_children = True
+    stops_tasks_on_shutdown = True  # the same race: ray.cancel on a task replying
 
     def __init__(self, remote: Any, attached: bool) -> None:
         import ray

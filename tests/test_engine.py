@@ -319,3 +319,62 @@ def test_a_launch_interrupted_by_a_signal_leaves_no_task_unresolved(after: bool)
     assert len(statuses) == 3 and interrupted not in engine._active
     assert statuses[interrupted].status == Status.CANCELLED
     assert statuses[interrupted].error_type == "KeyboardInterrupt"
+
+
+def test_shutdown_releases_the_futures_lock_an_interrupted_call_left_held() -> None:
+    """A signal that cuts ``concurrent.futures.wait`` short inside its loop over the
+    futures' locks leaves the engine's one lock held (once per future) by the client's
+    thread: the pool's threads, completing tasks, block on it. The client's unwind
+    (shutdown) releases it, and ends."""
+    import threading
+
+    recorder = MemoryRecorder()
+    engine = Engine(build_executor("thread", max_threads=2), recorder=recorder)
+    futures: list[TaskFuture] = []
+
+    def client() -> None:
+        for _ in range(3):
+            engine._condition.acquire()  # left held, as by an interrupted wait
+        futures.extend(engine.submit(sleep, 0.01) for _ in range(4))
+        engine.shutdown(cancel_futures=True)
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the unwind waits for tasks blocked on the lock"
+    assert len(futures) == 4 and all(f.done() for f in futures)
+    assert len(final(recorder)) == 4
+
+
+class _StopsOnShutdown(Executor):
+    """An executor whose shutdown stops what it holds and whose cancel must not be
+    called then (Ray: ray.cancel racing with a task's reply aborts the client)."""
+
+    stops_tasks_on_shutdown = True
+
+    def __init__(self) -> None:
+        self.cancelled: list[Any] = []
+
+    def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        return task.task_id  # runs until the shutdown
+
+    def cancel(self, handle: Any) -> bool:
+        self.cancelled.append(handle)
+        return True
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_a_stopped_run_leaves_launched_tasks_to_an_executor_that_stops_them() -> None:
+    recorder = MemoryRecorder()
+    executor = _StopsOnShutdown()
+    engine = Engine(executor, recorder=recorder)
+    running = [engine.submit(sleep, 60) for _ in range(3)]
+    child = engine.submit(identity, running[0])  # waits in the engine (not native)
+    engine.shutdown(cancel_futures=True)
+    assert executor.cancelled == []
+    records = final(recorder)
+    assert {records[f.task_id].error_type for f in running} == {"EngineShutdown"}
+    assert {r.status for r in records.values()} == {Status.CANCELLED}
+    assert child.done() and all(f.done() for f in running)

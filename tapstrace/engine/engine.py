@@ -400,11 +400,16 @@ class Engine:
         dropped on shutdown are recorded as cancelled. Raises RecordingError, once all
         that is done, when recording failed during the run.
         """
+        self._drop_leaked_lock()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             active = list(self._active.values())
+        if cancel_futures and self.executor.stops_tasks_on_shutdown:
+            # Launched tasks are left to the executor's shutdown; those it stops are
+            # recorded cancelled below. Waiting ones are cancelled here.
+            active = [t for t in active if t.state is not _DISPATCHED]
         if cancel_futures:
             for task in active:
                 task.future.cancel()
@@ -424,6 +429,18 @@ class Engine:
                 )
         if self._failure is not None:
             raise self._stopped()
+
+    def _drop_leaked_lock(self) -> None:
+        """Release the futures' lock if this thread holds it (nothing that calls
+        ``shutdown`` holds it rightly): a signal that cut short code taking it without
+        ``with`` (``concurrent.futures``' loop over the futures' locks, which takes this
+        one lock once per future) leaves it held, and the threads completing tasks would
+        then block on it for good, the unwind waiting for them (seen on Ray with Ctrl-C,
+        1 run in 3 of a busy client, besides the signal handlers' own deferral)."""
+        condition: Any = self._condition
+        if condition._is_owned():
+            condition._release_save()  # every level of the reentrant lock at once
+            log.info("the futures' lock was left held by an interrupted call; released")
 
     def __enter__(self) -> Engine:
         return self

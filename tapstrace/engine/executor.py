@@ -31,6 +31,13 @@ class Executor(ABC):
     #: parent failed or was cancelled, so the engine need not cancel it. Ray sets it:
     #: its ray.cancel racing with the child's own failure aborts the client process.
     fails_children: bool = False
+    #: Its shutdown stops every task it holds, and cancelling them one by one first is
+    #: harmful: a run stopped early leaves its launched tasks to the shutdown (recorded
+    #: cancelled), instead of cancelling them and waiting for those that run. Ray sets
+    #: it: ray.cancel racing with a task's reply aborts the client process (Ray 2.60,
+    #: task_manager.cc, "An unexpected system state"): 1 run in 20 stopped by Ctrl-C
+    #: with 64 tasks in flight.
+    stops_tasks_on_shutdown: bool = False
     #: Runs the very task object it is given, in this process (a thread pool): the
     #: engine reads the worker's measurements from it (tapstrace.engine.worker.TaskCall).
     local: bool = False
