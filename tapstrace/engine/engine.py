@@ -432,11 +432,12 @@ class Engine:
 
     def _drop_leaked_lock(self) -> None:
         """Release the futures' lock if this thread holds it (nothing that calls
-        ``shutdown`` holds it rightly): a signal that cut short code taking it without
-        ``with`` (``concurrent.futures``' loop over the futures' locks, which takes this
-        one lock once per future) leaves it held, and the threads completing tasks would
-        then block on it for good, the unwind waiting for them (seen on Ray with Ctrl-C,
-        1 run in 3 of a busy client, besides the signal handlers' own deferral)."""
+        ``shutdown`` holds it rightly). A signal that cuts short code between taking and
+        releasing it (``concurrent.futures``' loops over the futures' locks, which take
+        this one lock once per future; ``threading.Condition.__exit__``) leaves it held,
+        and the threads completing tasks then block on it for good, the unwind waiting
+        for them. The signal handlers defer signals in the code known to do this
+        (tapstrace.runner.signals); this is the backstop for any other."""
         condition: Any = self._condition
         if condition._is_owned():
             condition._release_save()  # every level of the reentrant lock at once

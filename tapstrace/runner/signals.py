@@ -69,11 +69,15 @@ def interrupt(signum: int, frame: FrameType | None) -> None:
 #: and release them in another (every TaskFuture's is the engine's one reentrant lock,
 #: taken once per future): seen on Ray, 64 tasks in flight, 2 runs in 16 stopped by
 #: Ctrl-C. ``logging`` takes a handler's lock before a ``try``: seen on Parsl, whose
-#: result thread then waited to log (1 run in 8 stopped by SIGTERM).
+#: result thread then waited to log (1 run in 8 stopped by SIGTERM). And
+#: ``threading.Condition.__exit__`` is Python code that releases the lock: a signal
+#: handled on entering it (every ``with`` over the futures' Condition ends there)
+#: raises before the release.
 _UNSAFE_CODE: frozenset[CodeType] = frozenset(
     {
         concurrent.futures._base._AcquireFutures.__enter__.__code__,
         concurrent.futures._base._AcquireFutures.__exit__.__code__,
+        threading.Condition.__exit__.__code__,
     }
 )
 _UNSAFE_FILES = frozenset({logging.__file__})

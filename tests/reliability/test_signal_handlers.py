@@ -107,3 +107,32 @@ def test_a_signal_is_deferred_for_a_bounded_time(usr1: Any, monkeypatch: Any) ->
     with concurrent.futures._base._AcquireFutures(futures):
         pass
     assert lock.outcome == "raised"
+
+
+def test_a_signal_as_a_condition_is_left_is_sent_again(usr1: Any) -> None:
+    """``threading.Condition.__exit__`` is Python code: a signal handled on entering it
+    would raise before the lock is released (every ``with`` over the engine's Condition
+    ends there)."""
+    outcome: list[str] = []
+
+    class Lock:
+        def acquire(self, *args: Any) -> bool:
+            return True
+
+        def release(self) -> None:
+            pass
+
+        def __enter__(self) -> bool:
+            return True
+
+        def __exit__(self, *args: Any) -> None:
+            try:
+                signals.interrupt(signal.SIGUSR1, sys._getframe())
+                outcome.append("deferred")
+            except KeyboardInterrupt:
+                outcome.append("raised")
+
+    with threading.Condition(Lock()):  # type: ignore[arg-type]
+        pass
+    assert outcome == ["deferred"]
+    assert usr1.wait(5)
