@@ -27,23 +27,10 @@ pytestmark = pytest.mark.slow
 def test_signal_exit_status_is_128_plus_signal(tmp_path: Path, executor: str, signum: int) -> None:
     needs(executor)
     marker = f"tt-sig-{uuid.uuid4().hex[:10]}"
-    proc = subprocess.Popen(
-        run_command(executor, 100000, 4, "-q"), cwd=tmp_path, env=marked_env(marker),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        preexec_fn=foreground,
-    )  # fmt: skip
-    try:
-        wait_for_records(tmp_path / "t.arrow", proc)
-        if signum == signal.SIGINT:
-            os.killpg(proc.pid, signum)  # Ctrl-C: the terminal signals the whole group
-        else:
-            proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    command = run_command(executor, 100000, 4, "-q")
+    status, stdout, stderr = signalled(command, tmp_path, signum, env=marked_env(marker))
     expected = 130 if signum == signal.SIGINT else 128 + signum
-    assert proc.returncode == expected, stderr + run_log(tmp_path)
+    assert status == expected, stderr + run_log(tmp_path)
     lines = stderr.strip().splitlines()
     assert all(line.startswith("tapstrace: ") for line in lines), stderr
     assert stdout == ""
@@ -70,23 +57,37 @@ def test_a_signal_while_the_client_is_busy(tmp_path: Path, executor: str, signum
         cwd.mkdir()
         command = run_command(executor, 100000, 64, "-q")
         command[command.index("--app.mean-seconds") + 1] = "0.001"
-        proc = subprocess.Popen(
-            command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True, preexec_fn=foreground,
-        )  # fmt: skip
-        try:
-            wait_for_records(cwd / "t.arrow", proc)
-            time.sleep(random.random())
-            if signum == signal.SIGINT:
-                os.killpg(proc.pid, signum)
-            else:
-                proc.send_signal(signum)
-            _, stderr = proc.communicate(timeout=90)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 128 + signum, stderr + run_log(cwd)
+        status, _, stderr = signalled(command, cwd, signum, delay=random.random())
+        assert status == 128 + signum, stderr + run_log(cwd)
         assert not read_trace(cwd / "t.arrow", warn=False).partial, stderr + run_log(cwd)
+
+
+def signalled(
+    command: list[str],
+    cwd: Path,
+    signum: int,
+    env: dict[str, str] | None = None,
+    delay: float = 0.0,
+) -> tuple[int, str, str]:
+    """Run ``command`` in ``cwd`` as a terminal's foreground job and signal it once its
+    trace holds records (and ``delay`` seconds more): SIGINT as Ctrl-C does, to the
+    whole process group, other signals to the run. Its exit status, stdout, stderr."""
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, preexec_fn=foreground,
+    )  # fmt: skip
+    try:
+        wait_for_records(cwd / "t.arrow", proc)
+        time.sleep(delay)
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, stdout, stderr
 
 
 def run_log(cwd: Path) -> str:
