@@ -225,6 +225,7 @@ def _execute(spec: RunSpec, monitor: Monitor | None, transformer: Any) -> RunRes
                 }
             )
         log.info("run %s: %s records in %.3f s", run_id, dict(records), ended - started)
+        signals.stacks_to(None)  # the run's log is closed
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()

@@ -167,12 +167,13 @@ def terminable() -> dict[int, Any]:
 
 def restore(installed: dict[int, Any]) -> None:
     """Undo :func:`terminable` (where nobody replaced the handler since); the unwind is
-    over, so a pending forced exit is called off."""
-    if not _main_thread():
+    over, so a pending forced exit is called off. A call that installed nothing (an
+    executor built inside a run, whose handlers were set already) leaves all as is: the
+    run's unwind, and its bound, are not over."""
+    if not _main_thread() or not installed:
         return
     while _deadlines:
         _deadlines.pop().cancel()
-    stacks_to(None)
     _deferring.clear()
     for signum, previous in installed.items():
         if signal.getsignal(signum) in (exit_on_signal, interrupt):

@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -46,9 +47,11 @@ def usr1() -> Any:
     """SIGUSR1 recorded in an event while the test runs (the signal the handlers resend)."""
     got = threading.Event()
     previous = signal.signal(signal.SIGUSR1, lambda *_: got.set())
+    installed = signals.terminable()  # as a run does; restore calls off a forced exit
+    assert installed
     yield got
     signal.signal(signal.SIGUSR1, previous)
-    signals.restore({})  # call off the forced exit a handler armed
+    signals.restore(installed)
 
 
 @pytest.mark.parametrize("handler", [signals.interrupt, signals.exit_on_signal])
@@ -136,3 +139,16 @@ def test_a_signal_as_a_condition_is_left_is_sent_again(usr1: Any) -> None:
         pass
     assert outcome == ["deferred"]
     assert usr1.wait(5)
+
+
+def test_a_nested_restore_leaves_the_runs_unwind_bounded(usr1: Any) -> None:
+    """An executor built inside a run (Parsl) calls terminable and restore around its
+    life, installing nothing; its shutdown, part of the run's unwind, must not call off
+    the run's forced exit or forget where its stacks go."""
+    with pytest.raises(KeyboardInterrupt):
+        signals.interrupt(signal.SIGUSR1, sys._getframe())  # the run is unwinding
+    signals.stacks_to(Path("log.txt"))
+    nested = signals.terminable()
+    assert nested == {}
+    signals.restore(nested)
+    assert signals._deadlines and signals._stacks_file == Path("log.txt")
