@@ -9,6 +9,11 @@ task of the client thread (the submit loop and the final wait) and of the whole 
 process (with a thread pool: its workers too), bare and traced.
 
     python benchmarks/recording_overhead.py [--tasks 20000] [--rounds 5] [--workers 2]
+        [--submit]
+
+``--submit`` adds a thread pool whose ``submit`` is overridden (it only calls the
+standard one), so the engine goes through ``submit`` and a Future per task, as it did
+for every thread pool before the adapter put tasks on the pool's queue itself.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tapstrace.engine import Engine, PoolExecutor
 from tapstrace.trace import TraceWriter, read_trace
@@ -54,6 +59,13 @@ def _timed(n: int, run: Callable[[], object]) -> Round:
     return Round(n / wall, thread / n * 1e6, process / n * 1e6)
 
 
+class SubmitPool(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool with its own ``submit``: the adapter goes through it."""
+
+    def submit(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> Any:
+        return super().submit(fn, *args, **kwargs)
+
+
 def bare(pool: concurrent.futures.Executor, n: int, task: Callable[[], None] = noop) -> Round:
     return _timed(n, lambda: concurrent.futures.wait([pool.submit(task) for _ in range(n)]))
 
@@ -71,7 +83,7 @@ def traced(
 
 def _cpu(bare_us: float, traced_us: float) -> str:
     """``bare -> traced (+added)`` CPU µs per task."""
-    return f"{bare_us:.1f} -> {traced_us:.1f} (+{traced_us - bare_us:.1f})"
+    return f"{bare_us:.1f} -> {traced_us:.1f} ({traced_us - bare_us:+.1f})"
 
 
 def main() -> None:
@@ -79,6 +91,9 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--submit", action="store_true", help="also a thread pool the engine feeds via submit"
+    )
     args = parser.parse_args()
     machine = platform.processor() or platform.machine()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -90,8 +105,9 @@ def main() -> None:
         (f"{args.tasks} no-op", noop, args.tasks),
         (f"{args.tasks // 10} x 1 ms", one_ms, args.tasks // 10),
     ]
-    pools = {
+    pools: dict[str, Callable[[], concurrent.futures.Executor]] = {
         "thread": lambda: concurrent.futures.ThreadPoolExecutor(args.workers),
+        **({"submit": lambda: SubmitPool(args.workers)} if args.submit else {}),
         "process": lambda: concurrent.futures.ProcessPoolExecutor(
             args.workers, mp_context=multiprocessing.get_context("spawn")
         ),

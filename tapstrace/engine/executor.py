@@ -15,11 +15,15 @@ others get their tasks when every parent is done, with the parents' values.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.thread
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tapstrace.engine.adapter import Launched, Relay, settle_future
+from tapstrace.engine.adapter import Launched, Outcome, Relay, settle_error, settle_future
+
+log = logging.getLogger(__name__)
 
 
 class Executor(ABC):
@@ -80,11 +84,75 @@ class Executor(ABC):
         return {}
 
 
+class _Queued(list[Any]):
+    """A task on a ThreadPoolExecutor's queue without the pool's own Future: the pool's
+    worker thread calls ``run``, which runs the task and reports its outcome.
+
+    It holds the task until one side claims it with ``pop`` (atomic): the worker, to run
+    it, or a cancellation (the engine's, or the pool's shutdown, which drains its queue
+    through ``future.cancel()``). A pool whose initializer failed fails what it drains
+    through ``future.set_exception``.
+    """
+
+    __slots__ = ()
+
+    @property
+    def future(self) -> _Queued:
+        return self
+
+    def cancel(self) -> bool:
+        """Drop the task if no worker took it yet."""
+        try:
+            self.pop()
+        except IndexError:
+            return False
+        return True
+
+    def set_exception(self, exc: BaseException) -> None:
+        try:
+            task: Launched = self.pop()
+        except IndexError:
+            return
+        task.settle(Outcome.LOST, exc)
+
+    def run(self, *_context: Any) -> None:  # (Python 3.14's workers pass a context)
+        try:
+            task: Launched = self.pop()
+        except IndexError:
+            return  # cancelled
+        try:
+            try:
+                value = task()
+            except BaseException as exc:
+                settle_error(task, exc)
+            else:
+                task.settle(Outcome.VALUE, value)
+        except BaseException:  # the pool's thread must live on (a pool Future logs too)
+            log.exception("reporting the outcome of task %s failed", task.task_id)
+
+
+def _feeds_queue(pool: concurrent.futures.Executor) -> bool:
+    """Whether tasks can go straight onto ``pool``'s queue: a ThreadPoolExecutor whose
+    ``submit`` is the standard one, with the internals that ``submit`` uses."""
+    return (
+        isinstance(pool, concurrent.futures.ThreadPoolExecutor)
+        and type(pool).submit is concurrent.futures.ThreadPoolExecutor.submit
+        and all(
+            hasattr(pool, name)
+            for name in ("_work_queue", "_shutdown_lock", "_threads", "_max_workers",
+                         "_adjust_thread_count", "_broken", "_shutdown")
+        )
+    )  # fmt: skip
+
+
 class PoolExecutor(Executor):
     """Adapter for a ``concurrent.futures.Executor`` (thread and process pools).
 
-    A thread pool runs the engine's task objects themselves (``local``); a process pool
-    pickles them, and its outcomes are reported from a relay thread: a process pool
+    A thread pool runs the engine's task objects themselves (``local``). A standard
+    ThreadPoolExecutor gets them on its queue as they are, without a Future of its own
+    per task (:class:`_Queued`): the same threads, queue and thread start-up as its
+    ``submit``, at half the client's CPU per no-op task (docs/performance.md). A process
+    pool pickles them, and its outcomes are reported from a relay thread: a process pool
     completes its futures on the same thread that feeds its workers, which must not
     wait for the engine's recording. A worker process that dies breaks the pool: its
     tasks are lost.
@@ -107,8 +175,27 @@ class PoolExecutor(Executor):
         self._submit = pool.submit
         self._relay = None if local else Relay("tapstrace-pool-outcomes")
         self._done = self._settle if local else self._relayed
+        self._queue_fed = local and _feeds_queue(pool)
+
+    def _enqueue(self, task: Launched) -> _Queued:
+        """What ThreadPoolExecutor.submit does, with the task as the work item."""
+        pool: Any = self.pool
+        item = _Queued((task,))
+        with pool._shutdown_lock:
+            if pool._broken:
+                raise concurrent.futures.thread.BrokenThreadPool(pool._broken)
+            if pool._shutdown or concurrent.futures.thread._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            pool._work_queue.put(item)
+            # Starts a thread unless one is idle, as submit does; a full pool has no more
+            # to start (its idle count then only grows, unread).
+            if len(pool._threads) < pool._max_workers:
+                pool._adjust_thread_count()
+        return item
 
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
+        if self._queue_fed:
+            return self._enqueue(task)
         future = self._submit(task)
         # The task rides on its future, and one bound method serves every task: no
         # closure per task.

@@ -152,3 +152,95 @@ def test_dumps_call_uses_the_standard_pickle_unless_a_worker_could_not_load_it(
     finally:
         cloudpickle.unregister_pickle_by_value(tasks)
     assert data != pickle.dumps(add_call, 5) and run_pickled(data).value == 3
+
+
+class _Calls(Spy):
+    """A launched task that runs ``fn`` and keeps what its adapter reports."""
+
+    def __init__(self, task_id: int, fn: Any = None) -> None:
+        super().__init__(task_id)
+        self.fn = fn
+        self.reported = threading.Event()
+
+    def __call__(self, *values: Any) -> Any:
+        return None if self.fn is None else self.fn()
+
+    def settle(self, outcome: Outcome, detail: Any) -> None:
+        super().settle(outcome, detail)
+        self.reported.set()
+
+
+class _OwnSubmit(concurrent.futures.ThreadPoolExecutor):
+    """A pool that does something of its own on submit: the adapter must go through it."""
+
+    submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def _fail_as_task_3() -> None:
+    raise TaskFailed(3, "ValueError", "x", "", ())
+
+
+def test_a_thread_pool_runs_the_tasks_from_its_queue_without_a_future_each() -> None:
+    from tapstrace.engine.executor import PoolExecutor
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        executor = PoolExecutor(pool)
+        gate = threading.Event()
+        blockers = [_Calls(i, gate.wait) for i in range(2)]
+        handles = [executor.launch(b) for b in blockers]
+        assert not any(isinstance(h, concurrent.futures.Future) for h in handles)
+        assert len(pool._threads) == 2  # started as submit starts them
+        queued, failing = _Calls(2), _Calls(3, _fail_as_task_3)
+        queued_handle = executor.launch(queued)
+        executor.launch(failing)
+        assert executor.cancel(queued_handle)  # still on the queue: dropped
+        gate.set()
+        assert failing.reported.wait(10) and blockers[0].reported.wait(10)
+        assert not executor.cancel(handles[0])  # ran
+        assert queued.outcomes == []  # never ran, never reported
+        assert failing.outcomes[0][0] is Outcome.FAILED
+        assert blockers[0].outcomes == [(Outcome.VALUE, True)]
+    with _OwnSubmit(1) as own:
+        spy = _Calls(4)
+        assert isinstance(PoolExecutor(own).launch(spy), concurrent.futures.Future)
+        assert spy.reported.wait(10) and own.submitted == 1
+
+
+def test_a_report_that_raises_leaves_the_pools_thread_working(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tapstrace.engine.executor import PoolExecutor
+
+    class Raising(_Calls):
+        def settle(self, outcome: Outcome, detail: Any) -> None:
+            raise OSError("disk full")
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        executor = PoolExecutor(pool)
+        executor.launch(Raising(1))
+        after = _Calls(2)
+        executor.launch(after)
+        assert after.reported.wait(10)  # the one thread lived on
+    assert "reporting the outcome of task 1 failed" in caplog.text
+
+
+def test_a_broken_thread_pool_loses_its_queued_tasks() -> None:
+    from tapstrace.engine.executor import PoolExecutor
+
+    def broken() -> None:
+        raise RuntimeError("no initializer today")
+
+    pool = concurrent.futures.ThreadPoolExecutor(1, initializer=broken)
+    executor = PoolExecutor(pool)
+    spy = _Calls(1)
+    executor.launch(spy)
+    assert spy.reported.wait(10)
+    assert spy.outcomes[0][0] is Outcome.LOST
+    assert isinstance(spy.outcomes[0][1], concurrent.futures.thread.BrokenThreadPool)
+    with pytest.raises(concurrent.futures.thread.BrokenThreadPool):
+        executor.launch(_Calls(2))
+    pool.shutdown()

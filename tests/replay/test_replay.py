@@ -121,8 +121,16 @@ class _OtherFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     """A future of another class, as Dask, Parsl and Ray return."""
 
 
-class _WrappingPool(PoolExecutor):
-    """A thread pool whose futures are not plain concurrent.futures.Futures."""
+class _WrappingPool(concurrent.futures.Executor):
+    """A thread pool whose futures are not plain concurrent.futures.Futures (the
+    adapter goes through its ``submit``, where a plain ThreadPoolExecutor gets the
+    tasks on its queue)."""
+
+    def __init__(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        self.pool = pool
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> _OtherFuture:
         inner, outer = self.pool.submit(fn, *args, **kwargs), _OtherFuture()
@@ -138,7 +146,8 @@ class _WrappingPool(PoolExecutor):
 @pytest.mark.parametrize("futures", ["pool", "other"])
 def test_payloads_are_released_when_consumers_are_done(futures: str) -> None:
     pool = concurrent.futures.ThreadPoolExecutor(4)
-    executor = PoolExecutor(pool) if futures == "pool" else _WrappingPool(pool)
+    wrapped = _WrappingPool(pool)
+    executor = PoolExecutor(pool) if futures == "pool" else PoolExecutor(wrapped, local=True)
     engine = Engine(executor, recorder=MemoryRecorder())
     try:
         _check_release(engine)
