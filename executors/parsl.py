@@ -26,9 +26,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from tapstrace.engine.adapter import Launched, Outcome, Relay, settle_error
+from tapstrace.engine.adapter import Launched, Outcome, Relay, dumps_call, settle_error
 from tapstrace.engine.executor import Executor
-from tapstrace.engine.worker import TaskFailed, run_call
+from tapstrace.engine.worker import Packed, TaskFailed, run_call, run_packed
 from tapstrace.errors import UserError
 from tapstrace.plugins.config import ExecutorConfig
 from tapstrace.plugins.registry import register
@@ -280,10 +280,23 @@ class ParslExecutor(Executor):
         except BaseException:
             self._close_partial()
             raise
-        self._app = PythonApp(run_call, data_flow_kernel=self.dfk, executors=[executor.label])
+        from parsl.executors import ThreadPoolExecutor
+
+        # An executor that ships calls pickles them with dill, whose pure-Python pickler
+        # took a sixth of the client's CPU per no-op task: the call goes as bytes of the
+        # standard pickle instead (adapter.dumps_call; dill for what goes by value), and
+        # so does its result (worker.Packed).
+        self._dumps: Callable[[Any], bytes] | None = None
+        function: Callable[..., Any] = run_call
+        if not isinstance(executor, ThreadPoolExecutor):
+            import dill
+
+            self._dumps, function = dill.dumps, run_packed
+        self._app = PythonApp(function, data_flow_kernel=self.dfk, executors=[executor.label])
 
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
-        native = self._app(task, *parents)
+        call: Any = task if self._dumps is None else dumps_call(task, self._dumps)
+        native = self._app(call, *parents)
         # Parsl calls back on its task launch thread: only enqueue there.
         native.add_done_callback(functools.partial(self._relay.put, _settle, task))
         return native
@@ -364,7 +377,8 @@ class ParslExecutor(Executor):
 def _settle(task: Launched, future: Any) -> None:
     exc = future.exception()
     if exc is None:
-        task.settle(Outcome.VALUE, future.result())
+        value = future.result()
+        task.settle(Outcome.VALUE, value.unpack() if type(value) is Packed else value)
         return
     root = _root_failure(exc)
     if root is not None:

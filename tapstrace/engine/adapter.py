@@ -12,14 +12,13 @@ from __future__ import annotations
 import concurrent.futures
 import enum
 import logging
-import pickle
 import queue
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tapstrace.engine.worker import TaskFailed
+from tapstrace.engine.worker import TaskFailed, standard_pickle
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +66,8 @@ def dumps_call(task: Launched, fallback: Callable[[Any], bytes]) -> bytes:
     module = sys.modules.get(getattr(fallback, "__module__", "") or "")
     if getattr(module, "_PICKLE_BY_VALUE_MODULES", None):
         return fallback(task)
-    try:
-        data = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return fallback(task)
-    return fallback(task) if b"__main__" in data else data
+    data = standard_pickle(task)
+    return fallback(task) if data is None else data
 
 
 def settle_error(task: Launched, exc: BaseException) -> None:

@@ -385,6 +385,8 @@ _clock = _CpuClock()
 def _fill(values: tuple[Any, ...]) -> Callable[[Slot], Any]:
     def value(slot: Slot) -> Any:
         found = values[slot.index]
+        if type(found) is Packed:
+            found = found.unpack()
         return found.value if type(found) is TaskResult else found
 
     return value
@@ -534,3 +536,41 @@ def run_pickled(data: bytes | Callable[..., Any], /, *values: Any) -> Any:
     it left to the framework."""
     call = pickle.loads(data) if type(data) is bytes else data
     return call(*values)  # type: ignore[operator]
+
+
+def standard_pickle(obj: Any) -> bytes | None:
+    """``obj`` pickled by the standard pickle (C), or None where another process could
+    not load it by reference and it must go by value (cloudpickle, dill): anything that
+    mentions ``__main__``, and what the standard pickle refuses (lambdas, local
+    functions)."""
+    try:
+        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return None if b"__main__" in data else data
+
+
+class Packed:
+    """A call's TaskResult pickled on the worker by the standard pickle, for a framework
+    whose own serialiser is slow: Parsl's dill pickles a TaskResult in Python, 53 µs
+    here, against 1.7 µs for the standard pickle and 7.6 µs for dill to ship the bytes.
+    The adapter unpacks it, and so does a child's call that receives it as a parent's
+    value."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Packed, (self.data,))
+
+    def unpack(self) -> Any:
+        return pickle.loads(self.data)
+
+
+def run_packed(data: bytes | Callable[..., Any], /, *values: Any) -> Any:
+    """``run_pickled`` whose result comes back Packed, unless it must go by value."""
+    result = run_pickled(data, *values)
+    packed = standard_pickle(result)
+    return result if packed is None else Packed(packed)

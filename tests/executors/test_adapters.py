@@ -154,6 +154,22 @@ def test_dumps_call_uses_the_standard_pickle_unless_a_worker_could_not_load_it(
     assert data != pickle.dumps(add_call, 5) and run_pickled(data).value == 3
 
 
+def test_a_packed_result_comes_back_as_the_value_to_the_adapter_and_to_a_child() -> None:
+    from tapstrace.engine.worker import Packed, run_packed
+
+    dill = pytest.importorskip("dill")  # Parsl's serialiser, which ships the result
+    result = run_packed(pickle.dumps(TaskCall(echo, (1,), {}, 1)))
+    assert type(result) is Packed  # the standard pickle took it
+    shipped = dill.loads(dill.dumps(result))
+    assert shipped.unpack().value == ((1,), {})
+    child = TaskCall(echo, (Slot(0),), {}, 2)
+    parent_value = ((1,), {})
+    assert child(shipped).value == ((parent_value,), {}), "a child gets the parent's value"
+    # A value only dill can take (a lambda) comes back as the TaskResult itself.
+    unpicklable = run_packed(TaskCall(lambda: lambda: 3, (), {}, 3))
+    assert type(unpicklable) is TaskResult and dill.loads(dill.dumps(unpicklable)).value() == 3
+
+
 class _Calls(Spy):
     """A launched task that runs ``fn`` and keeps what its adapter reports."""
 
