@@ -14,8 +14,6 @@ from concurrent.futures._base import (
 )
 from typing import TYPE_CHECKING, Any
 
-from tapstrace.engine.client import ObservedWaiters
-
 if TYPE_CHECKING:
     from tapstrace.engine.engine import Engine
 
@@ -72,11 +70,11 @@ class TaskFuture(concurrent.futures.Future[Any]):
     @property
     def _waiters(self) -> list[Any]:  # type: ignore[override]
         """The waiters of ``concurrent.futures.wait`` and ``as_completed``, made on first
-        use (an ObservedWaiters when the engine records the client's flow)."""
+        use (the flow's ObservedWaiters when the engine records the client's flow)."""
         waiters = self._waiter_list
         if waiters is None:
             flow = self.engine._flow
-            waiters = self._waiter_list = ObservedWaiters(flow) if flow is not None else []
+            waiters = self._waiter_list = flow.waiters() if flow is not None else []
         return waiters
 
     # -- reading --------------------------------------------------------------------------
