@@ -152,10 +152,11 @@ class PoolExecutor(Executor):
     ThreadPoolExecutor gets them on its queue as they are, without a Future of its own
     per task (:class:`_Queued`): the same threads, queue and thread start-up as its
     ``submit``, at half the client's CPU per no-op task (docs/performance.md). A process
-    pool pickles them, and its outcomes are reported from a relay thread: a process pool
-    completes its futures on the same thread that feeds its workers, which must not
-    wait for the engine's recording. A worker process that dies breaks the pool: its
-    tasks are lost.
+    pool pickles them. Outcomes are reported on the thread that completes the pool's
+    future, where a bare pool runs its callbacks (a process pool's manager thread, which
+    also feeds the workers: the engine's settling is short), except a result that the
+    engine's data manager resolves, which may read a file or a store: that goes to a
+    relay thread. A worker process that dies breaks the pool: its tasks are lost.
     """
 
     def __init__(
@@ -173,8 +174,8 @@ class PoolExecutor(Executor):
             local = isinstance(pool, concurrent.futures.ThreadPoolExecutor)
         self.local = local
         self._submit = pool.submit
+        # For results a data manager resolves (idle otherwise).
         self._relay = None if local else Relay("tapstrace-pool-outcomes")
-        self._done = self._settle if local else self._relayed
         self._queue_fed = local and _feeds_queue(pool)
 
     def _enqueue(self, task: Launched) -> _Queued:
@@ -200,7 +201,10 @@ class PoolExecutor(Executor):
         # The task rides on its future, and one bound method serves every task: no
         # closure per task.
         future._tapstrace_task = task  # type: ignore[attr-defined]
-        future.add_done_callback(self._done)
+        if self._relay is None or getattr(task, "data", None) is None:
+            future.add_done_callback(self._settle)
+        else:
+            future.add_done_callback(self._relayed)
         return future
 
     @staticmethod

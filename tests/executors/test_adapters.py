@@ -260,3 +260,47 @@ def test_a_broken_thread_pool_loses_its_queued_tasks() -> None:
     with pytest.raises(concurrent.futures.thread.BrokenThreadPool):
         executor.launch(_Calls(2))
     pool.shutdown()
+
+
+class _KeepAsIs:
+    """A data resolver that moves nothing (picklable, for a worker process)."""
+
+    def resolve_call(self, args: Any, kwargs: Any) -> tuple[Any, Any, int]:
+        return args, kwargs, 0
+
+    def transform_result(self, value: Any) -> tuple[Any, int]:
+        return value, 0
+
+
+class _Where(TaskCall):
+    """A task call that notes the thread its outcome is reported on."""
+
+    thread = ""
+
+    def settle(self, outcome: Outcome, detail: Any) -> None:
+        self.thread = threading.current_thread().name
+        self.outcome = outcome
+        self.reported.set()
+
+
+def test_a_process_pool_reports_on_its_own_thread_unless_a_data_manager_resolves() -> None:
+    import multiprocessing
+
+    from tapstrace.engine.executor import PoolExecutor
+
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        executor = PoolExecutor(pool)
+        plain = _Where(tasks.add, (1, 2), {}, 1)
+        moved = _Where(tasks.add, (1, 2), {}, 2, data=_KeepAsIs())
+        for call in (plain, moved):
+            call.reported = threading.Event()
+            executor.launch(call)
+            assert call.reported.wait(60)
+            assert call.outcome is Outcome.VALUE
+        executor.shutdown()
+    # The pool's manager thread, as a bare pool's callbacks; a result that a data
+    # manager resolves may read a file or a store: the relay thread, not to hold up
+    # the thread that feeds the workers.
+    assert plain.thread != "tapstrace-pool-outcomes"
+    assert moved.thread == "tapstrace-pool-outcomes"
