@@ -118,9 +118,9 @@ class ClientFlow:
     # future it waits on) and how many futures hold it; the wait ends with the last.
 
     def waiter_added(self, waiter: Any) -> None:
-        if waiter is self.waiter:
-            self._holders += 1
-        elif (
+        """A future took a waiter other than the client's current one (ObservedWaiters
+        counts those of the current one itself): the start of a client's wait?"""
+        if (
             self.waiter is None
             and type(waiter).__name__ != "_AsCompletedWaiter"  # as_completed: per result
             and self.block_started()
@@ -183,7 +183,7 @@ class ObservedWaiters(list[Any]):
     def append(self, waiter: Any) -> None:
         list.append(self, waiter)
         flow = self.flow
-        if waiter is flow.waiter:  # the wait the client blocks in (waiter_added, inlined)
+        if waiter is flow.waiter:  # one more future of the wait the client blocks in
             flow._holders += 1
         else:
             flow.waiter_added(waiter)
