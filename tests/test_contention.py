@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from tapstrace.engine import Engine, MemoryRecorder
 from tapstrace.engine.worker import _HAS_SCHEDSTAT
 from tapstrace.replay.plan import build_plan
 from tapstrace.replay.task import ReplayTask, burn, held_off_cpu, occupy, payload
+from tapstrace.trace import TraceWriter, read_trace
 from tests.conftest import build_executor
 from tests.replay.conftest import make_trace
 from tests.tasks import sleep
@@ -150,6 +152,56 @@ def test_a_task_beside_others_in_its_process_keeps_its_part_of_the_gil() -> None
     # beside a neighbour, never more than its CPU time: 3.0 x 1 / 1.5 = 2 -> 1
     capped = build_plan(make_trace([task(0, 7, 0.0, gil=3.0), task(1, 7, 1.0, gil=3.0)]))
     assert capped.gil == pytest.approx([1.0, 1.0])
+
+
+def test_waiting_for_a_neighbours_gil_is_not_slept() -> None:
+    """Off-CPU time spent waiting for a GIL a neighbour held is taken off what a replayed
+    task sleeps (its own burn meets its replay's neighbours), up to its own GIL time
+    per neighbour: two Python tasks that shared one GIL for 2 s sleep nothing; a sleep
+    beside a Python task keeps its whole sleep; a task alone keeps its off-CPU time,
+    whatever its GIL time."""
+
+    def task(i: int, pid: int, cpu: float, gil: float, end: float = 2.0) -> dict[str, object]:
+        return {"task_id": i, "started": 0.0, "ended": end, "cpu_seconds": cpu,
+                "runqueue_seconds": 0.0, "gil_seconds": gil, "worker_host": "h",
+                "worker_pid": pid}  # fmt: skip
+
+    python = build_plan(make_trace([task(0, 7, 1.0, 2.0), task(1, 7, 1.0, 2.0)]))
+    assert python.blocked == pytest.approx([0.0, 0.0])
+    beside = build_plan(make_trace([task(0, 7, 0.0, 1.0, 1.0), task(1, 7, 1.0, 1.0, 1.0)]))
+    assert beside.blocked == pytest.approx([1.0, 0.0])
+    # 0.75 s of GIL each: each waited as long as it held it, 0.75 of its 1 s off its CPU
+    half = build_plan(make_trace([task(0, 7, 1.0, 1.5), task(1, 7, 1.0, 1.5)]))
+    assert half.gil == pytest.approx([0.75, 0.75])
+    assert half.blocked == pytest.approx([0.25, 0.25])
+    # a neighbour for half of its run (the other started at 1 s): half the turns
+    later = task(1, 7, 1.0, 1.5)
+    later.update(started=1.0, ended=3.0)
+    overlap = build_plan(make_trace([task(0, 7, 1.0, 1.5), later]))
+    assert overlap.blocked == pytest.approx([1.0 - overlap.gil[0] * 0.5] * 2)
+    alone = build_plan(make_trace([task(0, 7, 1.0, 2.0)]))
+    assert alone.blocked == pytest.approx([1.0])
+
+
+def test_gil_waits_of_a_thread_pool_are_not_replayed_as_sleep(tmp_path: Path) -> None:
+    """Recorded live: Python tasks on two threads of one process wait off their CPUs for
+    each other's GIL, about as long as they run; the plan sleeps little of that."""
+    writer = TraceWriter(tmp_path / "t.arrow")
+    with Engine(build_executor("thread", max_threads=2), recorder=writer) as e:
+        e.wait([e.submit(burn, 0.15, 0.15) for _ in range(6)])
+    writer.close()
+    trace = read_trace(tmp_path / "t.arrow")
+    t = trace.tasks
+    off_cpu = (
+        (t["ended"] - t["started"]).dt.total_microseconds() / 1e6
+        - t["cpu_seconds"]
+        - t["runqueue_seconds"]
+    ).sum()
+    if off_cpu < 0.3:  # 6 x 0.15 s waited for the other thread's GIL: on its CPU's run
+        # queue instead where the kernel woke the waiter on the holder's CPU
+        pytest.skip(f"the GIL waits were not off the CPU here ({off_cpu:.2f} s)")
+    blocked = build_plan(trace).blocked
+    assert sum(b or 0.0 for b in blocked) <= 0.25 * off_cpu
 
 
 def test_result_type_module_is_recorded_and_given_to_the_children() -> None:

@@ -233,7 +233,8 @@ def _first_use(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _own_gil(rows: pl.DataFrame, tasks: pl.DataFrame) -> pl.DataFrame:
-    """Add ``own_gil``: each task's share of the GIL time recorded for it.
+    """Add ``own_gil``: each task's share of the GIL time recorded for it, and
+    ``beside``: how many other tasks its process ran on average while it ran.
 
     ``gil_seconds`` is the process's GIL time while the task ran. Where a process ran one
     task at a time (process pools, Parsl, Ray) that is the task's own; where it ran
@@ -258,52 +259,51 @@ def _own_gil(rows: pl.DataFrame, tasks: pl.DataFrame) -> pl.DataFrame:
             / (pl.col("ended") - pl.col("started")).dt.total_microseconds()
         ).alias("rate"),
     )
+
     # The process's CPU time used up to each start and end: the integral of the summed
-    # rates of its running tasks, from the starts (+rate) and ends (-rate) in time order.
+    # rates of its running tasks, from the starts (+rate) and ends (-rate) in time order;
+    # and the same integral of the count of its running tasks (+1, -1).
+    def edges(t: str, sign: int, edge: int) -> pl.DataFrame:
+        return spans.select(
+            *where,
+            "task_id",
+            "attempt",
+            pl.col(t).alias("t"),
+            (sign * pl.col("rate")).alias("delta"),
+            pl.lit(float(sign)).alias("count"),
+            pl.lit(edge).alias("edge"),
+        )
+
+    def integral(column: str) -> pl.Expr:
+        step = pl.col(column).shift(1, fill_value=0.0) * pl.col("t").diff().fill_null(0)
+        return step.cum_sum().over(where)
+
     events = (
-        pl.concat(
-            [
-                spans.select(
-                    *where,
-                    "task_id",
-                    "attempt",
-                    pl.col("t0").alias("t"),
-                    pl.col("rate").alias("delta"),
-                    pl.lit(0).alias("edge"),
-                ),
-                spans.select(
-                    *where,
-                    "task_id",
-                    "attempt",
-                    pl.col("t1").alias("t"),
-                    (-pl.col("rate")).alias("delta"),
-                    pl.lit(1).alias("edge"),
-                ),
-            ]
-        )
+        pl.concat([edges("t0", 1, 0), edges("t1", -1, 1)])
         .sort(*where, "t", "edge")
-        .with_columns(pl.col("delta").cum_sum().over(where).alias("running"))
-        .with_columns(
-            (
-                pl.col("running").shift(1, fill_value=0.0).over(where)
-                * pl.col("t").diff().fill_null(0).over(where)
-            )
-            .cum_sum()
-            .over(where)
-            .alias("used")
-        )
+        .with_columns(pl.col("delta", "count").cum_sum().over(where))
+        .with_columns(integral("delta").alias("used"), integral("count").alias("occupied"))
     )
     if not len(events):
-        return rows.with_columns(pl.col("gil_seconds").alias("own_gil"))
+        return rows.with_columns(
+            pl.col("gil_seconds").alias("own_gil"), pl.lit(0.0).alias("beside")
+        )
     used = events.group_by("task_id", "attempt").agg(
-        pl.col("used").filter(pl.col("edge") == 0).first().alias("used0"),
-        pl.col("used").filter(pl.col("edge") == 1).first().alias("used1"),
-    )
+        (pl.col("used").filter(pl.col("edge") == 1).first()
+         - pl.col("used").filter(pl.col("edge") == 0).first()).alias("process_cpu"),
+        (
+            (pl.col("occupied").filter(pl.col("edge") == 1).first()
+             - pl.col("occupied").filter(pl.col("edge") == 0).first())
+            / (pl.col("t").filter(pl.col("edge") == 1).first()
+               - pl.col("t").filter(pl.col("edge") == 0).first())
+            - 1.0
+        ).clip(lower_bound=0.0).alias("beside"),
+    )  # fmt: skip
     return (
         rows.join(used, on=["task_id", "attempt"], how="left")
         .with_columns(
-            (pl.col("used1") - pl.col("used0")).alias("process_cpu"),
             pl.col("cpu_seconds").fill_null(0.0).alias("_cpu"),
+            pl.col("beside").fill_null(0.0),
         )
         .with_columns(
             pl.when(pl.col("process_cpu") > pl.col("_cpu") * 1.01 + 1e-4)  # a neighbour ran
@@ -315,8 +315,36 @@ def _own_gil(rows: pl.DataFrame, tasks: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col("gil_seconds"))
             .alias("own_gil")
         )
-        .drop("used0", "used1", "process_cpu", "_cpu")
+        .drop("process_cpu", "_cpu")
     )
+
+
+def _gil_wait() -> pl.Expr:
+    """How long each task's thread waited, off its CPU, for a GIL its neighbours held.
+
+    A thread that wants the GIL while another holds it waits, and may wait off its CPU,
+    so in a process that ran several tasks at once (a thread pool, a Dask worker) that
+    wait can be part of a task's off-CPU time: the part a replay must not sleep, as its
+    own GIL-bound burn meets its replay's neighbours (a thread pool) or none (a process
+    pool). mapreduce recorded on a 2-thread pool (Python throughout) was off its CPU for
+    47 % of its time, nearly all of it while the other thread held the GIL, and replayed
+    +21 % slow there and +59 % on processes. The wait is not measured. It is at most the
+    off-CPU time, at most the neighbours' GIL time (``gil_seconds - own_gil``), and at
+    most the task's own GIL time for each neighbour it had on average (``beside``): two
+    threads that both want the GIL take turns, so each waits about as long as it holds
+    it. A task that ran no Python (a sleep, a subprocess, a numpy kernel) waited for no
+    GIL, however long its neighbours held it (docking's ligand preparation beside a
+    docking that holds the GIL off its CPU: 9.4 s off its CPU, 0.1 s of GIL of its own).
+    """
+    blocked = (pl.col("duration") - pl.col("cpu_seconds") - pl.col("runqueue_seconds")).clip(
+        lower_bound=0.0
+    )
+    neighbours = (pl.col("gil_seconds") - pl.col("own_gil")).clip(lower_bound=0.0)
+    turns = pl.col("own_gil") * pl.col("beside")
+    # Where any of them is unknown, no wait (min_horizontal would skip a null).
+    return pl.min_horizontal(
+        blocked.fill_null(0.0), neighbours.fill_null(0.0), turns.fill_null(0.0)
+    ).alias("gil_wait")
 
 
 def build_plan(
@@ -345,6 +373,7 @@ def build_plan(
             _seconds("received"),
             _seconds("ended").alias("ended_s"),
         )
+        .with_columns(_gil_wait())
         .sort("submitted", "task_id", nulls_last=True)
     )
     task_ids: list[int] = rows["task_id"].to_list()
@@ -397,6 +426,7 @@ def build_plan(
     cpus = rows["cpu_seconds"].to_list()
     queued = rows["runqueue_seconds"].to_list() if contention == "rebuild" else [None] * len(rows)
     gils = rows["own_gil"].to_list()
+    gil_waits = rows["gil_wait"].to_list()
     out_modules = rows["output_module"].to_list()
     imported = rows["imported_modules"].to_list()
     import_cpus = rows["import_seconds"].to_list()
@@ -429,7 +459,7 @@ def build_plan(
         if cpu is None or wait is None or d is None:
             plan.blocked.append(None)
         else:
-            plan.blocked.append(max(0.0, d - cpu - wait) * time_scale)
+            plan.blocked.append(max(0.0, d - cpu - wait - gil_waits[i]) * time_scale)
         held = gils[i]
         plan.gil.append(None if held is None else held * time_scale)
         plan.output_modules.append(out_modules[i])
