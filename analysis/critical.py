@@ -42,7 +42,10 @@ class CriticalPath:
         task_ids: the tasks on the path, first to last.
         levels: depth of the task graph, in tasks.
         components: for the overheads weighting, how the length splits into execution,
-            engine, queueing, launch and return seconds.
+            engine, queueing, launch and return seconds (with executors that resolve
+            dependencies themselves a child's stretch starts at its parents' results
+            while it ran from their ends, so the parts need not sum to the length:
+            :func:`tapstrace.analysis.breakdown.breakdown` splits the makespan exactly).
         unknown: final attempts whose needed times are missing (weighted 0 when they
             did not run, else the path is not computed: see ``reason``).
         reason: why ``length_s`` is None.

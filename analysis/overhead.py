@@ -3,7 +3,8 @@
 - engine = ready - max(parents' received): the engine noticing the last parent's result
   and releasing the task (tasks with parents, first attempt).
 - queueing = dispatched - ready: waiting in the engine before the executor gets the task
-  (a retry: dispatched - the previous attempt's received).
+  (a retry: dispatched - the previous attempt's received); 0 for a task the executor
+  took before it was ready (Dask, Parsl, Ray get a child with its parents' handles).
 - worker_wait = waiting for a free worker: the part of dispatched -> started during which
   every worker slot was running another attempt (from the attempts' run intervals and
   the slot count).
@@ -130,7 +131,9 @@ def _task_overheads(tasks: Tasks) -> pl.DataFrame:
         .alias("engine"),
         pl.when(retry)
         .then(pl.col("dispatched") - pl.col("received").shift(1))
-        .otherwise(pl.col("dispatched") - pl.col("ready"))
+        # An executor that resolves dependencies itself took the task at its submission,
+        # before it was ready: it waited in no queue of the engine's.
+        .otherwise((pl.col("dispatched") - pl.col("ready")).clip(lower_bound=0.0))
         .alias("queueing"),
         "worker_wait",
         (launch - pl.col("worker_wait").fill_null(0.0)).alias("launch"),

@@ -97,6 +97,20 @@ def test_overhead_components_per_attempt(tasks: Tasks) -> None:
     assert over["round_trip"].to_list() == approx([1.2, 2.4, 0.7, 1.5, 0.4, 0.5])
 
 
+def test_a_task_the_executor_took_before_it_was_ready_did_not_queue(tmp_path: Path) -> None:
+    """Dask, Parsl and Ray get a child at its submission, with its parents' handles: it
+    is dispatched before the engine calls it ready (its parents' results received), and
+    its queueing is 0, not negative; the wait for its parents is in its launch."""
+    rows = [
+        row(1, (0.0, 0.0, 0.0, 0.1, 1.0, 1.2)),
+        row(2, (0.0, 1.2, 0.0, 1.05, 1.5, 1.6), parents=[1]),
+    ]
+    trace = write_trace(tmp_path / "t.arrow", rows, executor="dask")
+    over = metrics.task_overheads(prepare(trace)).sort("task_id")
+    assert over["queueing"].to_list() == approx([0.0, 0.0])
+    assert over["launch"].to_list()[1] == approx(1.05)
+
+
 def test_waiting_for_a_free_worker_is_not_launch_latency(tmp_path: Path) -> None:
     # One worker slot. Task 2 is dispatched at 0 and starts at 1.2: the slot ran task 1
     # for 0.9 s of that. Task 3 (0.5 -> 2.25) waits 0.5 s for task 1 and 1.0 s for

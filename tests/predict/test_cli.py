@@ -100,6 +100,10 @@ def test_calibrate_list_predict(models: Path, tmp_path: Path) -> None:
     assert summary["executor"] == "thread-predicted"
     assert summary["makespan_s"] == pytest.approx(row["makespan_s"], abs=1e-5)
 
+    one = tapstrace_cli("predict", TRACE, "--model", saved[0].stem, "--workers", "2", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert "where it went" in one.stdout and "execution" in one.stdout
+
     curve = tapstrace_cli(
         "predict", TRACE, "--model", saved[0].stem, "--workers", "1,2,4", "--plot",
         "--out", "plots", cwd=tmp_path,
