@@ -65,7 +65,7 @@ chromium:
 	{ echo "no chromium: the browser test of the HTML report will skip" >&2; test -z "$$CI"; }
 
 pytest: install redis-server chromium
-	$(BIN)/python -m pytest -ra
+	$(BIN)/python -m pytest -ra --durations=15
 
 test: lint typecheck pytest
 
