@@ -14,6 +14,7 @@ import concurrent.futures._base
 import contextlib
 import faulthandler
 import logging
+import math
 import os
 import signal
 import threading
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
+
+from tapstrace.errors import ConfigError
 
 TERMINATING = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -38,6 +41,26 @@ class Terminated(SystemExit):
 
 #: Seconds a run has to unwind after SIGTERM/SIGHUP before the process exits anyway.
 UNWIND_SECONDS = 20.0
+#: The environment variable that sets another bound (seconds, a positive number).
+UNWIND_ENV = "TAPSTRACE_UNWIND_SECONDS"
+
+
+def unwind_seconds() -> float:
+    """The unwind bound: ``$TAPSTRACE_UNWIND_SECONDS`` where set, else
+    :data:`UNWIND_SECONDS`; a value that is not a positive number is a ConfigError."""
+    text = os.environ.get(UNWIND_ENV)
+    if text is None:
+        return UNWIND_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ConfigError(f"{UNWIND_ENV}: {text!r} is not a positive number of seconds")
+    return seconds
+
+
+_bound = [UNWIND_SECONDS]  # the unwind bound, read when a run makes itself terminable
 
 
 def exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -45,7 +68,7 @@ def exit_on_signal(signum: int, frame: FrameType | None) -> None:
 
     The unwind is bounded: a framework left waiting on a lock by the interruption (a
     shutdown that never returns) must not keep a killed run alive, so the process exits
-    with the same status after :data:`UNWIND_SECONDS`. Records flushed so far stay in the
+    with the same status after :func:`unwind_seconds`. Records flushed so far stay in the
     (partial) trace, and the run's reaper stops what the run started.
     """
     if _deferred(signum, frame):
@@ -115,9 +138,11 @@ _deadlines: list[threading.Timer] = []  # armed by the handlers, disarmed by res
 _stacks_file: Path | None = None  # where a bounded-out unwind leaves the threads' stacks
 
 
-def exit_later(status: int, seconds: float = UNWIND_SECONDS) -> threading.Timer:
-    """Make the process exit with ``status`` in ``seconds`` unless it has exited by then
-    (a daemon timer: it never delays a normal exit)."""
+def exit_later(status: int, seconds: float | None = None) -> threading.Timer:
+    """Make the process exit with ``status`` in ``seconds`` (default: the run's unwind
+    bound) unless it has exited by then (a daemon timer: it never delays a normal exit)."""
+    if seconds is None:
+        seconds = _bound[0]
     timer = threading.Timer(seconds, _give_up, (status, seconds))
     timer.daemon = True
     timer.start()
@@ -154,7 +179,9 @@ def _main_thread() -> bool:
 def terminable() -> dict[int, Any]:
     """Install :func:`exit_on_signal` for SIGTERM/SIGHUP where the default (die at once)
     is set, and :func:`interrupt` for SIGINT where Python's own is, in the main thread
-    only; returns what to give :func:`restore`."""
+    only; returns what to give :func:`restore`. Reads the unwind bound (a bad
+    ``$TAPSTRACE_UNWIND_SECONDS`` fails here, before the run, not in a handler)."""
+    _bound[0] = unwind_seconds()
     installed: dict[int, Any] = {}
     if _main_thread():
         for signum in TERMINATING:

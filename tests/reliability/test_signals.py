@@ -96,19 +96,39 @@ def run_log(cwd: Path) -> str:
     return "".join(f"\n--- {log}:\n{log.read_text()[-20000:]}" for log in logs)
 
 
+def test_a_bad_unwind_bound_is_refused_before_the_run(tmp_path: Path) -> None:
+    """``$TAPSTRACE_UNWIND_SECONDS`` that is not a positive number: one line naming it,
+    exit 2, nothing run."""
+    from tapstrace.runner.signals import UNWIND_ENV, unwind_seconds
+
+    for bad in ("abc", "0", "-1", "inf"):
+        done = subprocess.run(
+            [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "thread",
+             "--app.tasks", "2", "--trace", "t.arrow", "-q"],
+            cwd=tmp_path, capture_output=True, text=True, env={**os.environ, UNWIND_ENV: bad},
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert UNWIND_ENV in line and repr(bad) in line
+        assert not (tmp_path / "t.arrow").exists()
+    assert unwind_seconds() > 0
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 def test_an_unwind_that_cannot_finish_is_bounded(tmp_path: Path, signum: int) -> None:
     """A signal while a thread-pool task runs for 10 minutes: a thread cannot be
     stopped, so the orderly unwind would wait for it; the run exits 128 + the signal
-    after the unwind bound (UNWIND_SECONDS) instead, leaving its partial trace, and the
-    threads' stacks (what it waited on) in its log."""
-    from tapstrace.runner.signals import UNWIND_SECONDS
+    after the unwind bound (its default 20 s) instead, leaving its partial trace, and the
+    threads' stacks (what it waited on) in its log. The bound is set short here
+    (``$TAPSTRACE_UNWIND_SECONDS``)."""
+    from tapstrace.runner.signals import UNWIND_ENV
 
+    bound = 3.0
     proc = subprocess.Popen(
         [sys.executable, "-m", "tapstrace", "run", "synthetic", "--executor", "thread",
          "--app.tasks", "2", "--app.mean-seconds", "600", "--trace", "t.arrow", "-q"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=foreground,
+        preexec_fn=foreground, env={**os.environ, UNWIND_ENV: f"{bound:g}"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -118,17 +138,17 @@ def test_an_unwind_that_cannot_finish_is_bounded(tmp_path: Path, signum: int) ->
         time.sleep(1.0)
         proc.send_signal(signum)
         sent = time.monotonic()
-        _, stderr = proc.communicate(timeout=UNWIND_SECONDS + 60)
+        _, stderr = proc.communicate(timeout=bound + 60)
         took = time.monotonic() - sent
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 128 + signum, stderr
-    assert UNWIND_SECONDS - 1 <= took < UNWIND_SECONDS + 30
+    assert bound - 1 <= took < bound + 30
     trace = read_trace(tmp_path / "t.arrow", warn=False)
     assert trace.app == "synthetic"
     (log,) = (tmp_path / "runs").glob("*/log.txt")
-    assert f"not unwound within {UNWIND_SECONDS:g} s; exiting (the threads' stacks are in" in stderr
-    stacks = log.read_text().split(f"unwind exceeded {UNWIND_SECONDS:g} s; the threads' stacks:")
+    assert f"not unwound within {bound:g} s; exiting (the threads' stacks are in" in stderr
+    stacks = log.read_text().split(f"unwind exceeded {bound:g} s; the threads' stacks:")
     assert len(stacks) == 2 and "most recent call first" in stacks[1]
     assert "shutdown" in stacks[1]  # the main thread waits in the engine's shutdown
