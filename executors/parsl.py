@@ -277,6 +277,10 @@ class ParslExecutor(Executor):
         self._relay = Relay("tapstrace-parsl-results")
         try:
             self.dfk = DataFlowKernel(config)
+            # Parsl starts an executor's initial blocks at its scaling strategy's first
+            # tick, strategy_period (5 s) after the start: tick once now, so the worker
+            # pools start with the executor (the timer's later ticks go on as before).
+            self.dfk.job_status_poller.poll()
         except BaseException:
             self._close_partial()
             raise

@@ -104,7 +104,9 @@ def _build(name: str, tmp: Path) -> Executor:
         from tapstrace.executors.parsl import ParslConfig, ParslThreadConfig
 
         if name == "parsl":
-            return ParslConfig(workers=2).build(tmp)
+            # A pool checks its workers every heartbeat period (30 s by default):
+            # test_worker_death waits for that check.
+            return ParslConfig(workers=2, htex_options={"heartbeat_period": 2}).build(tmp)
         return ParslThreadConfig(max_threads=2).build(tmp)
     if name == "globus":
         pytest.importorskip("globus_compute_sdk")

@@ -38,6 +38,9 @@ def test_htex_records_every_task(tmp_path: Path) -> None:
     had_runinfo = runinfo.exists()
     executor = ParslConfig(workers=2).build(tmp_path)
     assert executor.workers() == 2
+    # Its block was launched with the executor, not at the scaling strategy's first
+    # tick (5 s later; the workers' start-up is part of what a run measures).
+    assert len(executor._executor.blocks_to_job_id) == 1
     recorder = MemoryRecorder()
     run_scenarios(
         Engine(executor, recorder=recorder),
