@@ -113,6 +113,10 @@ class ParslConfig(ExecutorConfig):
     """
 
     name: ClassVar[str] = "parsl"
+    # With no prefetch (Parsl's default), the interchange sends a task to a worker pool
+    # when one of its workers is free, and the pool hands it, inputs and all, over a
+    # pipe to that worker.
+    inputs_at_slot: ClassVar[bool] = True
 
     workers: int | None = Field(
         None,

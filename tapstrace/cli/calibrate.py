@@ -121,6 +121,11 @@ def calibrate(
     _print(console, model, saved)
 
 
+def _slot_costs(model: Any) -> bool:
+    """Whether the model has slot costs (executors that move inputs at the slot)."""
+    return any(f.slot_per_input_byte or f.slot_per_output_byte for f in model.fits)
+
+
 def _print(console: Console, model: Any, saved: Path) -> None:
     from tapstrace.predict.fit import describe_fit
 
@@ -143,6 +148,7 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         ("result ms", "result_ms", "{:.3f}"),
         ("overrun ms", "execution_ms", "{:.3f}"),
         ("input ms/MB", "input_ms_per_mb", "{:.2f}"),
+        *([("at slot in/out ms/MB", "slot_ms_per_mb", "{}")] if _slot_costs(model) else []),
         ("load", "load", "{:.2f}"),
     ]  # fmt: skip
     for title, _, _ in columns:

@@ -100,6 +100,10 @@ def run(
 
     Each run gets a directory runs/APP-EXECUTOR-TIMESTAMP/ holding config.toml (rerun
     it with --config to reproduce the run), log.txt and the app's outputs.
+
+    Ctrl-C, SIGTERM or SIGHUP end the run cleanly (exit status 128 + the signal),
+    keeping every task recorded so far; the executor has $TAPSTRACE_UNWIND_SECONDS
+    (default 20) to shut down before the process exits anyway.
     """
     from tapstrace.runner.run import execute
 

@@ -119,7 +119,8 @@ def replay(
     instance, TaPS tasks.jsonl or a TaPS run directory.
 
     Prints the replay's makespan beside the source's; with --record, the replay's trace
-    names its source in its metadata.
+    names its source in its metadata. Signals end a replay as they end a run (see
+    tapstrace run --help).
     """
     from tapstrace.replay.app import REPORT, ReplayConfig
     from tapstrace.runner.run import execute

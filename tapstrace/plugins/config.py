@@ -68,6 +68,12 @@ class ExecutorConfig(PluginConfig):
     #: models it: ``fifo``, on the next free worker; ``locality``, on the worker that
     #: holds its inputs and would start it soonest by the scheduler's estimate (Dask).
     placement: ClassVar[Literal["fifo", "locality"]] = "fifo"
+    #: Whether a task's inputs reach its worker only once the worker is free (Parsl's
+    #: interchange), as tapstrace predict models it: a task that waited for its worker
+    #: then pays for moving them, which calibration measures with its ``queued`` bag.
+    #: False: the executor moves them while the task waits (Dask, Ray) or through the
+    #: client in turn (the pools).
+    inputs_at_slot: ClassVar[bool] = False
 
     @abstractmethod
     def build(self, run_dir: Path | None = None) -> Executor:

@@ -23,7 +23,13 @@ For each worker count, a fresh executor runs, in order:
    5 ms) meets a chain of equal tasks at one phase only;
 7. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
    workers) each return a share of 10 kB to 4 MB, and one task takes them all: the cost
-   per byte of moving inputs (worker to worker, or through the client) and results.
+   per byte of moving inputs (worker to worker, or through the client) and results;
+8. ``queued`` (executors whose plugin declares ``inputs_at_slot``: Parsl): tasks that each return
+   10 kB to 4 MB, then a task per result that takes it and runs as long as a ``busy``
+   task, 6 per worker: they queue for their slots, and the gap between a worker's
+   tasks against the next one's input bytes and the previous one's output bytes is
+   what moving data costs at the slot, which no waiting hides (Parsl sends a task's
+   inputs from its interchange to a worker only once the worker is free).
 
 Tasks are replay tasks (tapstrace.replay.task) submitted by the replay's own submitter,
 so the model describes the executor as ``tapstrace replay`` drives it. Every workload is
@@ -80,6 +86,8 @@ DURATIONS = {
     "calibrate_single": 0.0,
     "calibrate_chain": 0.005,  # older calibrations; a spread chain's are in ``asked``
     "calibrate_payload": 0.005,
+    "calibrate_queued_source": 0.005,
+    "calibrate_queued": 0.02,  # as long as a busy task, in each trace's metadata
 }
 
 
@@ -94,6 +102,7 @@ class Sizes:
     noop: int = 500  # at least; up to 10 x as many to last noop_seconds
     noop_seconds: float = 1.5
     busy: int = 6  # tasks per worker
+    busy_min: int = 40  # ... and at least this many
     singles: int = 20
     chain: int = 60
     #: The chain's task durations are drawn log-uniformly from this range (seconds);
@@ -182,6 +191,17 @@ def _fan_in(workers: int, size: int) -> Plan:
     outputs = [size // workers] * workers + [size]
     names = ["calibrate_payload"] * (workers + 1)
     return synthetic_plan(names, [duration] * (workers + 1), parents, outputs)
+
+
+def _queued(workers: int, sizes: Sizes, duration: float) -> Plan:
+    """``busy x workers`` (at least 24) tasks returning sizes.payloads in turn, then one
+    task per result that takes it and runs ``duration`` seconds: those queue."""
+    count = max(sizes.busy * workers, 24)
+    outputs = [sizes.payloads[i % len(sizes.payloads)] for i in range(count)]
+    names = ["calibrate_queued_source"] * count + ["calibrate_queued"] * count
+    durations = [DURATIONS["calibrate_queued_source"]] * count + [duration] * count
+    parents: list[list[int]] = [[] for _ in range(count)] + [[i] for i in range(count)]
+    return synthetic_plan(names, durations, parents, outputs + [0] * count)
 
 
 class Calibration:
@@ -305,7 +325,7 @@ class Calibration:
                 submit_plan(engine, _plan("calibrate_short", short_count, short))
         busy = max(DURATIONS["calibrate_busy"], 3 * n * pace)
         with self._recording(switch, config, executor, "busy", n, {"calibrate_busy": busy}):
-            submit_plan(engine, _plan("calibrate_busy", max(sizes.busy * n, 40), busy))
+            submit_plan(engine, _plan("calibrate_busy", max(sizes.busy * n, sizes.busy_min), busy))
         with self._recording(switch, config, executor, "single", n):
             for _ in range(sizes.singles):
                 engine.submit(ReplayTask("calibrate_single", 0.0, "sleep", 0)).result()
@@ -321,6 +341,10 @@ class Calibration:
             for size in sizes.payloads:
                 for _ in range(sizes.payload_links):
                     submit_plan(engine, _fan_in(n, size))
+        if type(config).inputs_at_slot:
+            queued = {"calibrate_queued": busy}
+            with self._recording(switch, config, executor, "queued", n, queued):
+                submit_plan(engine, _queued(n, sizes, busy))
 
     def _startup(self, engine: Engine, switch: _Switch, n: int) -> None:
         """Keep 2n sleeping tasks queued until all n workers have taken one (or none

@@ -19,7 +19,10 @@ Each parameter is read off the tasks where nothing else explains the time it mea
 - startup: each worker's first start after the first submission, less a launch;
 - per-byte costs: least-squares slopes of launch/handoff on input bytes (per worker
   count), of result on output bytes (and of the execution overrun on output bytes, in
-  calibration runs).
+  calibration runs);
+- slot costs (executors whose plugin declares ``inputs_at_slot``): least squares of the
+  gap before a waiting task on its input bytes and the previous task's output bytes
+  (the calibration's ``queued`` bag): what moving data costs once the slot is free.
 
 Calibration traces say in their metadata which workload they hold (``USES`` below says
 what each one measures) and how long each task was asked to run, which gives the
@@ -71,6 +74,11 @@ class Samples:
     #: The short bag's gaps on a worker between tasks (long where they waited for the
     #: scheduler, rather than the scheduler for them).
     short_gap: list[np.ndarray] = field(default_factory=list)
+    #: Gaps before a waiting task, with its input bytes and the slot's previous task's
+    #: output bytes beside them (the slot costs).
+    slot_gap: list[np.ndarray] = field(default_factory=list)
+    slot_in: list[np.ndarray] = field(default_factory=list)
+    slot_out: list[np.ndarray] = field(default_factory=list)
     startup: list[list[float]] = field(default_factory=list)
     execution: list[np.ndarray] = field(default_factory=list)
     #: Cold probes: (alone, others) = a lone worker's start-up, and the start-ups of the
@@ -248,7 +256,8 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         # The bins by parent duration come from the chain, not the payload fan-ins.
         samples.engine_after.append(after if base else np.full(after.size, math.nan))
     backlog = tasks.with_columns(
-        (pl.col("ended") - pl.col("started")).shift(1).over("worker").alias("prev_exec")
+        (pl.col("ended") - pl.col("started")).shift(1).over("worker").alias("prev_exec"),
+        pl.col("output_bytes").shift(1).over("worker").alias("prev_out"),
     ).filter(pl.col("prev_end").is_not_null() & (pl.col("runnable") < pl.col("prev_end")))
     gap = pl.col("started") - pl.col("prev_end")
     # Outside calibration runs, a task that ran under 0.5 ms counts as a no-op.
@@ -261,6 +270,17 @@ def measure(trace: Trace, samples: Samples, native: bool, requested: dict[str, f
         )
     if workload == "short":
         samples.short_gap.append(_array(backlog, gap))
+    # Only the queued calibration: in other traces, and on executors that move inputs
+    # while a task waits, the gaps' growth with bytes is not what moving them costs.
+    if native and workload == "queued":
+        rows = backlog.select(
+            gap.cast(pl.Float64).alias("gap"),
+            pl.col("input_bytes").cast(pl.Float64).fill_null(0.0),
+            pl.col("prev_out").cast(pl.Float64).fill_null(0.0),
+        ).filter(pl.col("gap").is_finite())
+        samples.slot_gap.append(rows["gap"].to_numpy())
+        samples.slot_in.append(rows["input_bytes"].to_numpy())
+        samples.slot_out.append(rows["prev_out"].to_numpy())
     if uses("result"):
         result, size = _pairs(tasks, pl.col("received") - pl.col("ended"), "output_bytes")
         samples.add("result", result, size, base)
@@ -340,6 +360,26 @@ def _slope(x: list[np.ndarray], y: list[np.ndarray]) -> float:
         return 0.0
     slope = np.polyfit(xs, ys, 1)[0]
     return max(0.0, float(slope))
+
+
+def _slot_slopes(s: Samples) -> tuple[float, float]:
+    """Seconds per byte of a waiting task's inputs and of its slot's previous output
+    that the gap between them grows by: least squares with an intercept, a regressor
+    without spread left out, one whose slope comes out negative left out and the rest
+    fitted again (0 for those left out)."""
+    y = _join(s.slot_gap)
+    x = np.column_stack([_join(s.slot_in), _join(s.slot_out)])
+    use = [j for j in range(2) if y.size >= 5 and np.ptp(x[:, j]) >= _MIN_SPREAD]
+    slopes = [0.0, 0.0]
+    while use:
+        design = np.column_stack([np.ones(y.size), x[:, use]])
+        coef = np.linalg.lstsq(design, y, rcond=None)[0][1:]
+        if (coef >= 0).all():
+            for j, c in zip(use, coef, strict=True):
+                slopes[j] = float(c)
+            break
+        use = [j for j, c in zip(use, coef, strict=True) if c >= 0]
+    return slopes[0], slopes[1]
 
 
 def _join(parts: list[np.ndarray]) -> np.ndarray:
@@ -548,6 +588,7 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         waited = np.concatenate(s.short_gap)
         if waited.size and float(np.median(waited)) > 2 * gap.median:
             work_service = float(np.median(s.work_service))
+    slot_in, slot_out = _slot_slopes(s)
     return WorkerFit(
         workers=workers,
         submit=_distribution(s.submit),
@@ -569,6 +610,8 @@ def _worker_fit(workers: int, s: Samples, slopes: dict[str, float], native: bool
         spawn=spawn,
         spawn_step=step,
         input_per_byte=per_input,
+        slot_per_input_byte=slot_in,
+        slot_per_output_byte=slot_out,
         work_service=work_service,
         load=float(np.mean(s.loads)) if s.loads else None,
     )
@@ -595,6 +638,9 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "execution_ms": f.execution.median * 1e3,
                 "spawn_s": f.spawn,
                 "input_ms_per_mb": f.input_per_byte * 1e9,
+                "slot_ms_per_mb": (
+                    f"{f.slot_per_input_byte * 1e9:.2f}/{f.slot_per_output_byte * 1e9:.2f}"
+                ),
                 "startup_s": max(f.startup, default=0.0),
                 "load": f.load,
             }

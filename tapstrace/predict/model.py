@@ -154,6 +154,12 @@ class WorkerFit(BaseModel):
         spawn_step: ... plus this much for each other worker starting at the same time.
         input_per_byte: seconds per byte of a task's inputs (from other workers, or
             through the client).
+        slot_per_input_byte: executors whose plugin declares ``inputs_at_slot`` (Parsl):
+            seconds per byte of a waiting task's inputs added to its ``gap``: what moving them costs
+            once its slot is free, which no waiting hides (Parsl's interchange sends a
+            task to a worker only then). 0: not measured.
+        slot_per_output_byte: ... and per byte of the slot's previous task's output
+            (which leaves the worker before the next task starts).
         work_service: the scheduler's seconds per dispatch of tasks that do some work
             (the calibration's ``short`` bag); ``service`` is its pace for no-op tasks.
             0: not measured, ``service`` for every task.
@@ -177,6 +183,8 @@ class WorkerFit(BaseModel):
     spawn: float = Field(0.0, ge=0)
     spawn_step: float = Field(0.0, ge=0)
     input_per_byte: float = Field(0.0, ge=0)
+    slot_per_input_byte: float = Field(0.0, ge=0)
+    slot_per_output_byte: float = Field(0.0, ge=0)
     work_service: float = Field(0.0, ge=0)
     #: Load average (1 min) of the machine while this was measured, when known.
     load: float | None = None
@@ -206,7 +214,10 @@ def _interpolate(a: WorkerFit, b: WorkerFit, workers: int) -> WorkerFit:
     values: dict[str, Any] = {
         name: _blend(getattr(a, name), getattr(b, name), w) for name in _DISTRIBUTIONS
     }
-    for name in ("service", "spawn", "spawn_step", "input_per_byte"):
+    for name in (
+        "service", "spawn", "spawn_step", "input_per_byte", "slot_per_input_byte",
+        "slot_per_output_byte",
+    ):  # fmt: skip
         values[name] = (1 - w) * getattr(a, name) + w * getattr(b, name)
     if a.work_service and b.work_service:
         values["work_service"] = (1 - w) * a.work_service + w * b.work_service

@@ -14,8 +14,11 @@ Slots come up at their start-up offsets after the first submission.
 Input payloads cost ``input_per_byte``: for executors fed by the client (thread and
 process pools) they pass through the scheduler one task after another, so their
 transfers add up; executors that resolve dependencies move them worker to worker, in
-parallel, and while a task waits for its worker. The client takes results one at a
-time, ``seconds_per_result_byte`` each byte, so large results queue up there.
+parallel, and while a task waits for its worker, except what the model's slot costs say
+moving data costs once the slot is free (``slot_per_input_byte`` of a waiting task's
+inputs and ``slot_per_output_byte`` of the slot's previous output, added to its gap:
+Parsl's interchange sends a task to a worker only then). The client takes results one
+at a time, ``seconds_per_result_byte`` each byte, so large results queue up there.
 
 The client is simulated too: it submits in the trace's order, each submission costing
 ``submit`` seconds, and, where the trace recorded its control flow (schema 1.2), submits
@@ -232,6 +235,12 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
     after = [d.sample(rng, n).tolist() for d in fit.after] if fit.after else []
     gap = fit.gap.sample(rng, n).tolist()
     noop_gap = fit.noop_gap.sample(rng, n).tolist()
+    # What a waiting task's inputs, and its slot's previous output, cost once the slot
+    # is free (executors that resolve dependencies themselves).
+    if native and (fit.slot_per_input_byte or fit.slot_per_output_byte):
+        gap = (np.asarray(gap) + workload.inputs * fit.slot_per_input_byte).tolist()
+        noop_gap = (np.asarray(noop_gap) + workload.inputs * fit.slot_per_input_byte).tolist()
+    slot_out = (workload.outputs * fit.slot_per_output_byte).tolist()
     result = fit.result.sample(rng, n).tolist()
     # The client takes results one at a time: their bytes queue up there.
     collect = (workload.outputs * params.per_result_byte + at_client).tolist()
@@ -327,6 +336,7 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
         heapq.heapify(heap)
     last_end = [-_INF] * nslots  # when each slot's latest task ended
     last_noop = [False] * nslots  # whether that task did no work
+    last_out = [0.0] * nslots  # what its output costs the slot's next waiting task
     sched_next = 0.0
 
     # Placement by locality (Dask's decide_worker for tasks that are not "root-ish"): a
@@ -430,7 +440,7 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
         if not local[k]:
             return False
         j = heapq.heappop(local[k])
-        st = now + (noop_gap[j] if last_noop[k] else gap[j])
+        st = now + (noop_gap[j] if last_noop[k] else gap[j]) + last_out[k]
         fetched = RUN[j] + (handoff[j] if by_handoff[j] else launch[j]) + moved[j]
         start(j, k, st if st > fetched else fetched)
         return True
@@ -476,7 +486,7 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
             else:  # worker to worker: fetched while the task waits for its slot
                 sched_next = a + pace
                 if RUN[i] < last_end[k]:
-                    st = a + (noop_gap[i] if last_noop[k] else gap[i])
+                    st = a + (noop_gap[i] if last_noop[k] else gap[i]) + last_out[k]
                     fetched = RUN[i] + latency + moved
                     if fetched > st:
                         st = fetched
@@ -636,6 +646,7 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
         if k >= 0:
             last_end[k] = now
             last_noop[k] = noop[i]
+            last_out[k] = slot_out[i]
             if locality:
                 running[k] = False
                 g = group[i]

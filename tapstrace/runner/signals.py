@@ -60,7 +60,7 @@ def unwind_seconds() -> float:
     return seconds
 
 
-_bound = [UNWIND_SECONDS]  # the unwind bound, read when a run makes itself terminable
+_bound = UNWIND_SECONDS  # the unwind bound, read when a run makes itself terminable
 
 
 def exit_on_signal(signum: int, frame: FrameType | None) -> None:
@@ -142,7 +142,7 @@ def exit_later(status: int, seconds: float | None = None) -> threading.Timer:
     """Make the process exit with ``status`` in ``seconds`` (default: the run's unwind
     bound) unless it has exited by then (a daemon timer: it never delays a normal exit)."""
     if seconds is None:
-        seconds = _bound[0]
+        seconds = _bound
     timer = threading.Timer(seconds, _give_up, (status, seconds))
     timer.daemon = True
     timer.start()
@@ -181,7 +181,8 @@ def terminable() -> dict[int, Any]:
     is set, and :func:`interrupt` for SIGINT where Python's own is, in the main thread
     only; returns what to give :func:`restore`. Reads the unwind bound (a bad
     ``$TAPSTRACE_UNWIND_SECONDS`` fails here, before the run, not in a handler)."""
-    _bound[0] = unwind_seconds()
+    global _bound
+    _bound = unwind_seconds()
     installed: dict[int, Any] = {}
     if _main_thread():
         for signum in TERMINATING:

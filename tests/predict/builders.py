@@ -52,6 +52,8 @@ def fixed_model(
     spawn: float = 0.0,
     spawn_step: float = 0.0,
     input_per_byte: float = 0.0,
+    slot_per_input_byte: float = 0.0,
+    slot_per_output_byte: float = 0.0,
     **extra: Any,
 ) -> ExecutorModel:
     """A model whose latencies are constants, at one worker count."""
@@ -70,5 +72,7 @@ def fixed_model(
         spawn=spawn,
         spawn_step=spawn_step,
         input_per_byte=input_per_byte,
+        slot_per_input_byte=slot_per_input_byte,
+        slot_per_output_byte=slot_per_output_byte,
     )
     return ExecutorModel(executor="paper", native_dependencies=native, fits=[fit], **extra)

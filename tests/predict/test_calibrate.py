@@ -30,9 +30,11 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[ExecutorModel, lis
         per_input_byte=PER_INPUT,
         per_result_byte=PER_RESULT,
     )
+    # 12 busy tasks, not 40: the executor's 40 ms pace makes each 120-240 ms long.
     sizes = Sizes(
-        noop=50, busy=4, singles=8, chain=8, payload_links=3, payloads=(10_000, 1_000_000)
-    )
+        noop=50, busy=4, busy_min=12, singles=8, chain=8, payload_links=3,
+        payloads=(10_000, 1_000_000),
+    )  # fmt: skip
     return calibrate(config, [1, 2], tmp_path_factory.mktemp("calibration"), sizes=sizes)
 
 
@@ -103,6 +105,7 @@ def test_calibration_traces_fit_the_same_model(fitted: tuple[ExecutorModel, list
 
     model, paths = fitted
     assert {p.name for p in paths} >= {"w1-noop.arrow", "w2-startup.arrow"}
+    assert "w1-queued.arrow" not in {p.name for p in paths}  # only for inputs_at_slot
     again = fit_model([read_trace(p, warn=False) for p in paths])
     assert again.executor == "fake"
     assert again.fits[1].service == pytest.approx(model.fits[1].service)
@@ -157,3 +160,40 @@ def test_overrun_is_read_against_each_tasks_own_duration() -> None:
     older = Samples()
     measure(trace, older, True, requested)
     assert np.concatenate(older.execution) == pytest.approx([-0.0025, 0.0055, 0.0015], abs=2e-6)
+
+
+def test_slot_costs_are_fitted_from_a_queued_bag() -> None:
+    """A ``queued`` calibration trace of a native executor on one worker, written by
+    hand: six tasks returning 10 kB to 4 MB, then one task per result taking it, each
+    gap 3 ms + 2 ms per MB of the next task's inputs + 1 ms per MB of the previous
+    task's output. The fit finds both slopes."""
+    from tapstrace.predict.fit import fit_model
+    from tapstrace.trace.reader import Trace
+    from tests.replay.conftest import make_trace
+
+    sizes = [10_000, 1_000_000, 4_000_000] * 2
+    n = len(sizes)
+    # (task id, parents, input bytes, output bytes), in the worker's order.
+    tasks: list[tuple[int, list[int], int, int]] = [(i, [], 0, b) for i, b in enumerate(sizes)]
+    tasks += [(n + i, [i], b, 0) for i, b in enumerate(sizes)]
+    rows: list[dict[str, object]] = []
+    end, prev_out = 0.0, 0
+    for k, (task_id, parents, inputs, outputs) in enumerate(tasks):
+        start = end + (0.003 + 2e-9 * inputs + 1e-9 * prev_out if k else 0.0)
+        end, prev_out = start + 0.02, outputs
+        rows.append({"task_id": task_id, "parents": parents, "input_bytes": inputs,
+                     "output_bytes": outputs, "submitted": 0.0, "ready": 0.0,
+                     "dispatched": 0.0, "started": start, "ended": end,
+                     "received": end + 0.001, "worker_id": "w0"})  # fmt: skip
+    trace = make_trace(rows)
+    queued = Trace(
+        tasks=trace.tasks,
+        metadata={"run_id": "test", "workers": 1, "calibration": {"workload": "queued"}},
+        path=trace.path,
+    )
+    fit = fit_model([queued], executor="parsl", native=True).fits[0]
+    assert fit.slot_per_input_byte == pytest.approx(2e-9, rel=1e-3)
+    assert fit.slot_per_output_byte == pytest.approx(1e-9, rel=1e-3)
+    # An executor fed by the client moves inputs at the slot already: no slot costs.
+    fed = fit_model([queued], executor="thread", native=False).fits[0]
+    assert fed.slot_per_input_byte == fed.slot_per_output_byte == 0.0

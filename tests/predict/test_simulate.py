@@ -265,6 +265,26 @@ def test_inputs_through_the_client_queue_up() -> None:
     assert run(work, native, workers=2).started.tolist() == pytest.approx([1.0, 1.0])
 
 
+def test_waiting_tasks_pay_the_slot_costs() -> None:
+    """Native, one worker, slot costs 1 s per MB of a waiting task's inputs and 0.5 s per
+    MB of its slot's previous output: a (1 MB out) runs at once; b waits, and starts
+    gap + 0.5 s after a's end; c (a's 1 MB in) waits behind b and starts gap + 1 s after
+    b's end, whatever its inputs' trip (overlapped: none here). A task that finds its
+    slot idle pays none; an executor fed by the client ignores them (its inputs move
+    through the client at the slot already)."""
+    work = workload([1.0, 1.0, 1.0], [[], [], [0]], outputs=[1_000_000, 0, 0])
+    native = fixed_model(native=True, launch=0.1, handoff=0.1, gap=0.25,
+                         slot_per_input_byte=1e-6, slot_per_output_byte=0.5e-6)  # fmt: skip
+    s = run(work, native)
+    assert s.started.tolist() == pytest.approx([0.1, 1.85, 4.1])
+    without = run(work, fixed_model(native=True, launch=0.1, handoff=0.1, gap=0.25))
+    assert without.started.tolist() == pytest.approx([0.1, 1.35, 2.6])
+    chain = workload([1.0, 1.0], [[], [0]], outputs=[1_000_000, 0])
+    assert run(chain, native).started.tolist() == pytest.approx([0.1, 1.2])
+    fed = fixed_model(launch=0.1, gap=0.25, slot_per_input_byte=1e-6, slot_per_output_byte=0.5e-6)
+    assert run(work, fed).started.tolist() == pytest.approx(without.started.tolist())
+
+
 def test_results_queue_at_the_client() -> None:
     """Two 1 MB results at 1 s per MB: the client takes the second after the first."""
     work = workload([1.0, 1.0], outputs=[1_000_000, 1_000_000])
