@@ -249,15 +249,18 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
     # The overhead is a sleep's (or a wrapper's) on tasks that run at all.
     # First-use imports: the replay takes each task's own recorded import time off it
     # and imports the function's modules on each worker's first task of the function.
+    # On a thread pool, making a payload of Python objects holds the GIL: that work
+    # takes its turn on the process's one "core" with the imports, not in parallel.
+    cores = _Cores(params.cores) if params.cores else None
+    gil_work = (on_worker if params.in_memory and cores is not None else np.zeros(n)).tolist()
     durations = np.maximum(
         asked
         + np.where(asked > 0, fit.execution.sample(rng, n), 0.0)
         + workload.outputs * params.per_output_byte
-        + on_worker
+        + (0.0 if params.in_memory and cores is not None else on_worker)
         - workload.import_cpu,
         0.0,
     )
-    cores = _Cores(params.cores) if params.cores else None
     first_use = workload.imports
     import_cost = workload.import_cost
     by_module = workload.import_modules
@@ -504,9 +507,9 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
                 g = group[i]
                 counts[k][g] = counts[k].get(g, 0) + 1
         units = first_use[i]
+        cost = gil_work[i]
         if units:  # the slot's process imports what it lacks first
             has = loaded[k]
-            cost = 0.0
             for unit in units:
                 if unit not in has:
                     has.add(unit)
@@ -519,12 +522,12 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
                         if module not in has_module:
                             has_module.add(module)
                             cost += seconds
-            if cost > 0:
-                if cores is not None:  # on the shared cores, from st
-                    due[i] = cost
-                    push(heap, (st, import_code - i))
-                    return
-                st += cost
+        if cost > 0:
+            if cores is not None:  # on the shared cores, from st
+                due[i] = cost
+                push(heap, (st, import_code - i))
+                return
+            st += cost
         en = st + duration[i]
         EN[i] = en
         push(heap, (en, i))

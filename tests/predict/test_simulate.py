@@ -315,6 +315,20 @@ def test_payload_kinds_cost_their_own_per_byte_costs() -> None:
     assert run(work, fixed_model()).started[1] == pytest.approx(1.0)  # no kind costs
 
 
+def test_a_thread_pool_makes_python_payloads_under_one_gil() -> None:
+    """Two 1 s tasks on two workers, each making a 1 MB dict at 1 us/B: worker processes
+    make them side by side (both end at 2 s); the threads of a pool take turns on the
+    GIL (processor sharing on one core: both made at 2 s, ended at 3 s)."""
+    costs = {"bytes": KindCost(make=0.0, dumps=0.0, loads=0.0),
+             "mapping": KindCost(make=1e-6, dumps=0.0, loads=0.0)}  # fmt: skip
+    work = workload([1.0, 1.0], outputs=[1_000_000, 1_000_000])
+    work.output_kinds = ["mapping", "mapping"]
+    processes = fixed_model(workers=2, kind_costs=costs)
+    assert run(work, processes, workers=2).ended.tolist() == pytest.approx([2.0, 2.0])
+    threads = processes.model_copy(update={"executor": "thread"})
+    assert run(work, threads, workers=2).ended.tolist() == pytest.approx([3.0, 3.0])
+
+
 def test_kind_costs_are_measured_on_replay_payloads() -> None:
     """Python objects and dicts cost more per byte than bytes to unpickle (2-20 times
     here), and a dict of strings more to make too."""
