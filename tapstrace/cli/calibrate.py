@@ -121,15 +121,11 @@ def calibrate(
     _print(console, model, saved)
 
 
-def _slot_costs(model: Any) -> bool:
-    """Whether the model has slot costs (executors that move inputs at the slot)."""
-    return any(f.slot_per_input_byte or f.slot_per_output_byte for f in model.fits)
-
-
 def _print(console: Console, model: Any, saved: Path) -> None:
     from tapstrace.predict.fit import describe_fit
 
     resolver = "the executor" if model.native_dependencies else "the engine"
+    slotted = any(f.slot_per_input_byte or f.slot_per_output_byte for f in model.fits)
     table = Table(
         title=f"{model.executor} model (dependencies resolved by {resolver})",
         title_justify="left",
@@ -148,7 +144,9 @@ def _print(console: Console, model: Any, saved: Path) -> None:
         ("result ms", "result_ms", "{:.3f}"),
         ("overrun ms", "execution_ms", "{:.3f}"),
         ("input ms/MB", "input_ms_per_mb", "{:.2f}"),
-        *([("at slot in/out ms/MB", "slot_ms_per_mb", "{}")] if _slot_costs(model) else []),
+        # Executors that move inputs once a worker is free (plugin's inputs_at_slot).
+        *([("slot in ms/MB", "slot_in_ms_per_mb", "{:.2f}"),
+           ("slot out ms/MB", "slot_out_ms_per_mb", "{:.2f}")] if slotted else []),
         ("load", "load", "{:.2f}"),
     ]  # fmt: skip
     for title, _, _ in columns:

@@ -24,9 +24,9 @@ For each worker count, a fresh executor runs, in order:
 7. ``payload``: fan-ins: as many tasks as workers (run at once, so on different
    workers) each return a share of 10 kB to 4 MB, and one task takes them all: the cost
    per byte of moving inputs (worker to worker, or through the client) and results;
-8. ``queued`` (executors whose plugin declares ``inputs_at_slot``: Parsl): tasks that each return
-   10 kB to 4 MB, then a task per result that takes it and runs as long as a ``busy``
-   task, 6 per worker: they queue for their slots, and the gap between a worker's
+8. ``queued`` (executors whose plugin declares ``inputs_at_slot``: Parsl): tasks that
+   each return 10 kB to 4 MB, then a task per result that takes it and runs as long as
+   a ``busy`` task, 6 per worker: they queue for their slots, and the gap between a worker's
    tasks against the next one's input bytes and the previous one's output bytes is
    what moving data costs at the slot, which no waiting hides (Parsl sends a task's
    inputs from its interchange to a worker only once the worker is free).

@@ -638,9 +638,8 @@ def describe_fit(model: ExecutorModel) -> list[dict[str, Any]]:
                 "execution_ms": f.execution.median * 1e3,
                 "spawn_s": f.spawn,
                 "input_ms_per_mb": f.input_per_byte * 1e9,
-                "slot_ms_per_mb": (
-                    f"{f.slot_per_input_byte * 1e9:.2f}/{f.slot_per_output_byte * 1e9:.2f}"
-                ),
+                "slot_in_ms_per_mb": f.slot_per_input_byte * 1e9,
+                "slot_out_ms_per_mb": f.slot_per_output_byte * 1e9,
                 "startup_s": max(f.startup, default=0.0),
                 "load": f.load,
             }

@@ -236,11 +236,12 @@ def _simulate(workload: Workload, params: Parameters, rng: np.random.Generator |
     gap = fit.gap.sample(rng, n).tolist()
     noop_gap = fit.noop_gap.sample(rng, n).tolist()
     # What a waiting task's inputs, and its slot's previous output, cost once the slot
-    # is free (executors that resolve dependencies themselves).
+    # is free (executors that move inputs then: the model's slot costs, else 0).
+    slot_out = [0.0] * n
     if native and (fit.slot_per_input_byte or fit.slot_per_output_byte):
         gap = (np.asarray(gap) + workload.inputs * fit.slot_per_input_byte).tolist()
         noop_gap = (np.asarray(noop_gap) + workload.inputs * fit.slot_per_input_byte).tolist()
-    slot_out = (workload.outputs * fit.slot_per_output_byte).tolist()
+        slot_out = (workload.outputs * fit.slot_per_output_byte).tolist()
     result = fit.result.sample(rng, n).tolist()
     # The client takes results one at a time: their bytes queue up there.
     collect = (workload.outputs * params.per_result_byte + at_client).tolist()
