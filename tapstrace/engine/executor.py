@@ -15,6 +15,7 @@ others get their tasks when every parent is done, with the parents' values.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import concurrent.futures.thread
 import logging
 from abc import ABC, abstractmethod
@@ -145,6 +146,88 @@ def _feeds_queue(pool: concurrent.futures.Executor) -> bool:
     )  # fmt: skip
 
 
+class _Pending(list[Any]):
+    """A task among a ProcessPoolExecutor's pending work items, where the pool keeps a
+    Future: the pool's manager thread marks it running, then sets its result or error,
+    which the item reports as the task's outcome at once (or through ``relay``).
+
+    It holds the task until one side claims it with ``pop`` (atomic): the manager, to
+    send it to a worker, or a cancellation (the engine's, or the pool's shutdown with
+    ``cancel_futures``). A broken pool fails what it still holds through
+    ``set_exception``: the task is lost, unless it was cancelled first.
+    """
+
+    __slots__ = ("relay", "sent", "task")
+
+    def __init__(self, task: Launched, relay: Relay | None) -> None:
+        super().__init__((task,))
+        self.task = task
+        self.relay = relay
+        self.sent = False
+
+    def set_running_or_notify_cancel(self) -> bool:
+        try:
+            self.pop()
+        except IndexError:
+            return False  # cancelled
+        self.sent = True
+        return True
+
+    def cancel(self) -> bool:
+        """Drop the task if the manager did not send it to a worker yet."""
+        try:
+            self.pop()
+        except IndexError:
+            return False
+        return True
+
+    def done(self) -> bool:
+        """Sent to a worker or cancelled (what the manager may ask of a Future)."""
+        return not self
+
+    def set_result(self, value: Any) -> None:
+        self._report(Outcome.VALUE, value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        if self.sent or self.cancel():  # (a cancelled task has no outcome)
+            self._report(None, exc)
+
+    def _report(self, outcome: Outcome | None, detail: Any) -> None:
+        if self.relay is not None:
+            self.relay.put(self._settle, outcome, detail)
+        else:
+            self._settle(outcome, detail)
+
+    def _settle(self, outcome: Outcome | None, detail: Any) -> None:
+        task = self.task
+        try:
+            if outcome is None:
+                settle_error(task, detail)
+            else:
+                task.settle(outcome, detail)
+        except BaseException:  # the pool's manager thread must live on
+            log.exception("reporting the outcome of task %s failed", task.task_id)
+
+
+def _feeds_work_items(pool: concurrent.futures.Executor) -> bool:
+    """Whether tasks can go straight into ``pool``'s pending work items: a
+    ProcessPoolExecutor whose ``submit`` is the standard one, with the internals that
+    ``submit`` uses."""
+    return (
+        isinstance(pool, concurrent.futures.ProcessPoolExecutor)
+        and type(pool).submit is concurrent.futures.ProcessPoolExecutor.submit
+        and hasattr(concurrent.futures.process, "_WorkItem")
+        and hasattr(concurrent.futures.process, "_global_shutdown")
+        and all(
+            hasattr(pool, name)
+            for name in ("_shutdown_lock", "_broken", "_shutdown_thread", "_pending_work_items",
+                         "_work_ids", "_queue_count", "_executor_manager_thread_wakeup",
+                         "_safe_to_dynamically_spawn_children", "_adjust_process_count",
+                         "_start_executor_manager_thread")
+        )
+    )  # fmt: skip
+
+
 class PoolExecutor(Executor):
     """Adapter for a ``concurrent.futures.Executor`` (thread and process pools).
 
@@ -152,11 +235,13 @@ class PoolExecutor(Executor):
     ThreadPoolExecutor gets them on its queue as they are, without a Future of its own
     per task (:class:`_Queued`): the same threads, queue and thread start-up as its
     ``submit``, at half the client's CPU per no-op task (docs/performance.md). A process
-    pool pickles them. Outcomes are reported on the thread that completes the pool's
-    future, where a bare pool runs its callbacks (a process pool's manager thread, which
-    also feeds the workers: the engine's settling is short), except a result that the
-    engine's data manager resolves, which may read a file or a store: that goes to a
-    relay thread. A worker process that dies breaks the pool: its tasks are lost.
+    pool pickles them; a standard ProcessPoolExecutor gets them among its pending work
+    items the same way, each in a :class:`_Pending` instead of a Future. Outcomes are
+    reported on the thread that completes the pool's future, where a bare pool runs its
+    callbacks (a process pool's manager thread, which also feeds the workers: the
+    engine's settling is short), except a result that the engine's data manager
+    resolves, which may read a file or a store: that goes to a relay thread. A worker
+    process that dies breaks the pool: its tasks are lost.
     """
 
     def __init__(
@@ -177,6 +262,7 @@ class PoolExecutor(Executor):
         # For results a data manager resolves (idle otherwise).
         self._relay = None if local else Relay("tapstrace-pool-outcomes")
         self._queue_fed = local and _feeds_queue(pool)
+        self._items_fed = not local and _feeds_work_items(pool)
 
     def _enqueue(self, task: Launched) -> _Queued:
         """What ThreadPoolExecutor.submit does, with the task as the work item."""
@@ -194,9 +280,32 @@ class PoolExecutor(Executor):
                 pool._adjust_thread_count()
         return item
 
+    def _add_work_item(self, task: Launched) -> _Pending:
+        """What ProcessPoolExecutor.submit does, with a :class:`_Pending` as the Future."""
+        pool: Any = self.pool
+        relay = None if getattr(task, "data", None) is None else self._relay
+        item = _Pending(task, relay)
+        with pool._shutdown_lock:
+            if pool._broken:
+                raise concurrent.futures.process.BrokenProcessPool(pool._broken)
+            if pool._shutdown_thread or concurrent.futures.process._global_shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            work_id = pool._queue_count
+            work = concurrent.futures.process._WorkItem(item, task, (), {})  # type: ignore[arg-type]
+            pool._pending_work_items[work_id] = work
+            pool._work_ids.put(work_id)
+            pool._queue_count = work_id + 1
+            pool._executor_manager_thread_wakeup.wakeup()
+            if pool._safe_to_dynamically_spawn_children:
+                pool._adjust_process_count()
+            pool._start_executor_manager_thread()
+        return item
+
     def launch(self, task: Launched, parents: Sequence[Any] = ()) -> Any:
         if self._queue_fed:
             return self._enqueue(task)
+        if self._items_fed:
+            return self._add_work_item(task)
         future = self._submit(task)
         # The task rides on its future, and one bound method serves every task: no
         # closure per task.

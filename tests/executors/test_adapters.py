@@ -7,6 +7,7 @@ import concurrent.futures
 import pickle
 import sys
 import threading
+import time
 from collections import namedtuple
 from typing import Any
 
@@ -304,3 +305,107 @@ def test_a_process_pool_reports_on_its_own_thread_unless_a_data_manager_resolves
     # the thread that feeds the workers.
     assert plain.thread != "tapstrace-pool-outcomes"
     assert moved.thread == "tapstrace-pool-outcomes"
+
+
+class _Reported(TaskCall):
+    """A task call that keeps every outcome reported for it (pickled: a plain TaskCall)."""
+
+    def __init__(self, fn: Any, *args: Any, task_id: int) -> None:
+        super().__init__(fn, args, {}, task_id)
+        self.outcomes: list[tuple[Outcome, Any]] = []
+        self.reported = threading.Event()
+
+    def settle(self, outcome: Outcome, detail: Any) -> None:
+        self.outcomes.append((outcome, detail))
+        self.reported.set()
+
+
+class _OwnProcessSubmit(concurrent.futures.ProcessPoolExecutor):
+    """A process pool with a submit of its own: the adapter must go through it."""
+
+    submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_process_pool_holds_the_tasks_without_a_future_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import multiprocessing
+
+    from tapstrace.engine.executor import PoolExecutor
+
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        executor = PoolExecutor(pool)
+        warm = _Reported(tasks.identity, 0, task_id=0)
+        executor.launch(warm)
+        assert warm.reported.wait(60)  # the worker is up
+        # One worker and a call queue of two: the fourth task stays pending.
+        blockers = [_Reported(tasks.sleep, 0.3, task_id=i) for i in (1, 2, 3)]
+        handles = [executor.launch(b) for b in blockers]
+        assert not any(isinstance(h, concurrent.futures.Future) for h in handles)
+        pending = _Reported(tasks.identity, "never", task_id=4)
+        assert executor.cancel(executor.launch(pending))
+        failing = _Reported(tasks.fail, "kaput", task_id=5)
+        executor.launch(failing)
+
+        class Raising(_Reported):
+            def settle(self, outcome: Outcome, detail: Any) -> None:
+                raise OSError("disk full")
+
+        executor.launch(Raising(tasks.identity, 1, task_id=6))
+        after = _Reported(tasks.add, 1, 2, task_id=7)
+        executor.launch(after)
+        assert after.reported.wait(60)  # the pool's manager thread lived on
+        assert not executor.cancel(handles[0])  # ran
+        assert [b.outcomes[0][0] for b in blockers] == [Outcome.VALUE] * 3
+        assert all(len(b.outcomes) == 1 for b in blockers)
+        assert type(after.outcomes[0][1]) is TaskResult and after.outcomes[0][1].value == 3
+        assert pending.outcomes == []  # never ran, never reported
+        outcome, detail = failing.outcomes[0]
+        assert outcome is Outcome.FAILED and detail.error_type == "ValueError"
+        # Shut down with tasks pending: they are dropped, not reported (the engine
+        # records them cancelled); the one running reports its value.
+        last = [_Reported(tasks.sleep, 0.3, task_id=i) for i in range(8, 14)]
+        for call in last:
+            executor.launch(call)
+        time.sleep(0.1)  # the first three sent to the worker's call queue
+        executor.shutdown(wait=True, cancel_futures=True)
+        reports = [len(c.outcomes) for c in last]
+        assert reports[0] == 1 and reports[-1] == 0 and all(n <= 1 for n in reports)
+    assert "reporting the outcome of task 6 failed" in caplog.text
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.launch(_Reported(tasks.identity, 1, task_id=15))
+    with _OwnProcessSubmit(1, mp_context=spawn) as own:
+        call = _Reported(tasks.add, 2, 2, task_id=16)
+        assert isinstance(PoolExecutor(own).launch(call), concurrent.futures.Future)
+        assert call.reported.wait(60) and own.submitted == 1
+
+
+def test_a_dead_worker_loses_the_process_pools_tasks() -> None:
+    import multiprocessing
+
+    from tapstrace.engine.executor import PoolExecutor
+
+    spawn = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn)
+    executor = PoolExecutor(pool)
+    dying = _Reported(tasks.die, task_id=1)
+    queued = _Reported(tasks.identity, 1, task_id=2)
+    dropped = _Reported(tasks.identity, 2, task_id=3)
+    executor.launch(dying)
+    executor.launch(queued)
+    handle = executor.launch(dropped)
+    executor.cancel(handle)  # pending or already sent: either way one report at most
+    assert dying.reported.wait(60) and queued.reported.wait(60)
+    for call in (dying, queued):
+        outcome, detail = call.outcomes[0]
+        assert outcome is Outcome.LOST
+        assert isinstance(detail, concurrent.futures.process.BrokenProcessPool)
+    assert len(dropped.outcomes) <= 1
+    with pytest.raises(concurrent.futures.process.BrokenProcessPool):
+        executor.launch(_Reported(tasks.identity, 3, task_id=4))
+    executor.shutdown()
