@@ -85,7 +85,25 @@ class Executor(ABC):
         return {}
 
 
-class _Queued(list[Any]):
+class _Held(list[Any]):
+    """A pool's work item that holds a task until one side claims it (an atomic
+    ``list.pop``): the pool, to run it, or a cancellation."""
+
+    __slots__ = ()
+
+    def claim(self) -> bool:
+        """Take the task; False if another side took it first."""
+        try:
+            self.pop()
+        except IndexError:
+            return False
+        return True
+
+    #: Drop the task if the pool has not taken it yet (what a pool asks of a Future).
+    cancel = claim
+
+
+class _Queued(_Held):
     """A task on a ThreadPoolExecutor's queue without the pool's own Future: the pool's
     worker thread calls ``run``, which runs the task and reports its outcome.
 
@@ -100,14 +118,6 @@ class _Queued(list[Any]):
     @property
     def future(self) -> _Queued:
         return self
-
-    def cancel(self) -> bool:
-        """Drop the task if no worker took it yet."""
-        try:
-            self.pop()
-        except IndexError:
-            return False
-        return True
 
     def set_exception(self, exc: BaseException) -> None:
         try:
@@ -146,7 +156,7 @@ def _feeds_queue(pool: concurrent.futures.Executor) -> bool:
     )  # fmt: skip
 
 
-class _Pending(list[Any]):
+class _Pending(_Held):
     """A task among a ProcessPoolExecutor's pending work items, where the pool keeps a
     Future: the pool's manager thread marks it running, then sets its result or error,
     which the item reports as the task's outcome at once (or through ``relay``).
@@ -166,19 +176,9 @@ class _Pending(list[Any]):
         self.sent = False
 
     def set_running_or_notify_cancel(self) -> bool:
-        try:
-            self.pop()
-        except IndexError:
+        if not self.claim():
             return False  # cancelled
         self.sent = True
-        return True
-
-    def cancel(self) -> bool:
-        """Drop the task if the manager did not send it to a worker yet."""
-        try:
-            self.pop()
-        except IndexError:
-            return False
         return True
 
     def done(self) -> bool:
@@ -189,7 +189,7 @@ class _Pending(list[Any]):
         self._report(Outcome.VALUE, value)
 
     def set_exception(self, exc: BaseException) -> None:
-        if self.sent or self.cancel():  # (a cancelled task has no outcome)
+        if self.sent or self.claim():  # (a cancelled task has no outcome)
             self._report(None, exc)
 
     def _report(self, outcome: Outcome | None, detail: Any) -> None:
