@@ -181,10 +181,6 @@ class _Pending(_Held):
         self.sent = True
         return True
 
-    def done(self) -> bool:
-        """Sent to a worker or cancelled (what the manager may ask of a Future)."""
-        return not self
-
     def set_result(self, value: Any) -> None:
         self._report(Outcome.VALUE, value)
 

@@ -360,6 +360,11 @@ def test_a_process_pool_holds_the_tasks_without_a_future_each(
         after = _Reported(tasks.add, 1, 2, task_id=7)
         executor.launch(after)
         assert after.reported.wait(60)  # the pool's manager thread lived on
+        unshippable = _Reported(tasks.identity, threading.Lock(), task_id=17)
+        executor.launch(unshippable)  # sent, then the pool cannot pickle it: lost
+        assert unshippable.reported.wait(60)
+        assert unshippable.outcomes[0][0] is Outcome.LOST
+        assert isinstance(unshippable.outcomes[0][1], TypeError)
         assert not executor.cancel(handles[0])  # ran
         assert [b.outcomes[0][0] for b in blockers] == [Outcome.VALUE] * 3
         assert all(len(b.outcomes) == 1 for b in blockers)
